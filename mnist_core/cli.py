@@ -1,0 +1,194 @@
+"""Command line: ``python -m mnist_core {train,runs,evaluate} ...``.
+
+Every RunConfig field is a flag of ``train``, generated from ``config.FIELDS``; a bad value exits
+with status 2 and one line saying what is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+
+from . import curves
+from .config import FIELDS, ConfigError, RunConfig, _coerce, _format, _parse
+from .data import DISPLAY_NAMES, DataError
+from .store import RunStore, StoreError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not a usage dump
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _field_type(f):
+    def parse(text: str):
+        try:
+            return _coerce(f, _parse(f, text))
+        except ConfigError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    parse.__name__ = f.kind  # argparse names the type in its message
+    return parse
+
+
+ALIASES = {"learning_rate": ["--lr"]}
+
+
+def _add_config_flags(p: argparse.ArgumentParser) -> None:
+    for f in FIELDS:
+        flags = ["--" + f.name.replace("_", "-"), *ALIASES.get(f.name, [])]
+        default = _format(f, f.default)
+        if f.kind == "bool":
+            p.add_argument(*flags, action=argparse.BooleanOptionalAction, default=None,
+                           help=f"{f.help} (default: off)")
+        elif f.kind == "choice":
+            p.add_argument(*flags, choices=f.choices, default=None, help=f"{f.help} (default: {default})")
+        else:
+            p.add_argument(*flags, dest=f.name, type=_field_type(f), default=None, metavar=f.kind.upper(),
+                           help=f"{f.help} (default: {default})")
+
+
+def _config_from_args(args: argparse.Namespace) -> RunConfig:
+    values = {f.name: getattr(args, f.name) for f in FIELDS if getattr(args, f.name) is not None}
+    return RunConfig(**values)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m mnist_core",
+                description="Train and inspect small MLPs on MNIST; runs are stored in cached_runs/.")
+    p.add_argument("--runs-dir", help="folder for your runs (default: $MNIST_RUNS_DIR or cached_runs/user)")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    t = sub.add_parser("train", help="train one run and store it",
+                       description="Train one run, printing a line per epoch, and store it.")
+    _add_config_flags(t)
+    t.add_argument("--data", help="MNIST .npz file or IDX folder (default: $MNIST_DATA, then the Keras cache)")
+    t.add_argument("--name", help="a display name for the run")
+    t.add_argument("--tags", help="comma-separated tags")
+    t.add_argument("--json", action="store_true", help="print the stored run record as JSON at the end")
+
+    r = sub.add_parser("runs", help="list stored runs", description="List stored runs, newest first.")
+    r.add_argument("--json", action="store_true", help="print the records as JSON")
+
+    e = sub.add_parser("evaluate", help="evaluate a stored model on the test set",
+                       description="Load a run's model.keras (safe mode) and evaluate it on the test set.")
+    e.add_argument("run_id")
+    e.add_argument("--data", help="dataset location, as for train")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        store = RunStore(args.runs_dir)
+        return {"train": cmd_train, "runs": cmd_runs, "evaluate": cmd_evaluate}[args.command](args, store)
+    except (ConfigError, DataError, StoreError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x * 100:.2f}%"
+
+
+def cmd_train(args: argparse.Namespace, store: RunStore) -> int:
+    config = _config_from_args(args)
+    from .data import find_source
+
+    find_source(config.dataset, args.data)  # a wrong --data fails here, before a run is created
+    store.mark_interrupted()
+    from .runner import execute  # imports TensorFlow
+
+    def on_event(e: dict) -> None:
+        if e["event"] == "setup":
+            pca = e["pca"]
+            extra = (f", PCA {pca['components']} components keep {_pct(pca['explained_variance'])} "
+                     f"(fit {pca['fit_seconds']:.2f} s{', cached' if pca['cached'] else ''})") if pca else ""
+            print(f"run {e['run_id']}: {config.label}, {e['param_count']:,} parameters, "
+                  f"{e['steps_per_epoch']} steps/epoch, {DISPLAY_NAMES[config.dataset]} from {e['source']}{extra}",
+                  flush=True)
+        elif e["event"] == "epoch":
+            print(f"epoch {e['epoch']:>3}/{config.epochs}  train loss {e['train_loss']:.4f} "
+                  f"acc {_pct(e['train_accuracy'])}  test loss {e['test_loss']:.4f} "
+                  f"acc {_pct(e['test_accuracy'])}  {e['train_seconds'] / e['epoch']:.2f} s/epoch  "
+                  f"{e['wall_seconds']:.1f} s", flush=True)
+
+    stop = threading.Event()
+    box: dict = {}
+    # The name and tags are checked before anything is created, so a bad one costs nothing.
+    name = args.name
+    tags = args.tags
+    if name is not None or tags is not None:
+        from .store import clean_name, clean_tags
+        name, tags = clean_name(name or ""), clean_tags(tags or [])
+    run_id = store.create(config, name=name, tags=tags)
+    worker = threading.Thread(target=lambda: box.update(run=execute(
+        config, store, run_id=run_id, on_event=on_event, stop=stop, data_path=args.data)), daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+    except KeyboardInterrupt:
+        print("stopping after the current step (Ctrl-C again to abort)...", file=sys.stderr, flush=True)
+        stop.set()
+        worker.join()
+    run = box.get("run") or store.get(run_id)
+    d = run.data
+    if args.json:
+        print(json.dumps(d, indent=1))
+    else:
+        ms = d.get("milestones", {})
+        reached = "  ".join(f"{k}%: epoch {v['epoch']} ({v['train_seconds']:.1f} s)" if v else f"{k}%: not reached"
+                            for k, v in ms.items())
+        print(f"{run.status}: best test accuracy {_pct(d.get('best_test_accuracy'))}; {reached}")
+        if d.get("reason"):
+            print(f"reason: {d['reason']}")
+        print(f"stored in {run.path}")
+    return 0 if run.status in ("finished", "stopped") else 1
+
+
+def cmd_runs(args: argparse.Namespace, store: RunStore) -> int:
+    store.mark_interrupted()
+    warnings: list[str] = []
+    runs = store.list(warnings)
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if args.json:
+        print(json.dumps([r.data for r in runs], indent=1))
+        return 0
+    rows = [("run id", "name / label", "status", "epochs", "best", "s/epoch", "created")]
+    for r in runs:
+        d = r.data
+        spe = curves.seconds_per_epoch(r.history)
+        rows.append((r.run_id + (" (ref)" if r.reference else ""), r.display_name[:40], r.status,
+                     str(len(r.history)), _pct(d.get("best_test_accuracy")),
+                     "-" if spe is None else f"{spe:.2f}", str(d.get("created", ""))[:19]))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    if not runs:
+        print(f"(no runs yet in {store.user_dir}; try: python -m mnist_core train --epochs 3)")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace, store: RunStore) -> int:
+    run = store.get(args.run_id)
+    if run.model_path is None:
+        raise StoreError(f"Run {run.run_id} has no saved model (its status is {run.status}); "
+                         f"train a new run to get one.")
+    from . import data
+    from .evaluate import evaluate_model
+
+    ds = data.load(run.config.dataset, args.data)
+    result = evaluate_model(run.model_path, ds)
+    print(f"run {run.run_id} ({run.display_name}) on {len(ds.y_test):,} test images of "
+          f"{DISPLAY_NAMES[run.config.dataset]}")
+    print(f"test accuracy {_pct(result['accuracy'])}  test loss {result['loss']:.4f}  "
+          f"(stored at its last epoch: {_pct(run.data.get('final_test_accuracy'))})")
+    print("confusion matrix (rows: true digit, columns: predicted)")
+    cm = result["confusion"]
+    print("     " + "".join(f"{j:>6}" for j in range(10)))
+    for i, row in enumerate(cm):
+        print(f"{i:>5}" + "".join(f"{v:>6}" for v in row))
+    return 0

@@ -1,0 +1,314 @@
+"""RunConfig: the one list of knobs.
+
+Every setting a run has is declared once, in ``FIELDS``: its type, default, bounds and help text.
+The Streamlit controls, the CLI flags, the shareable URL, the stored ``run.json`` and the
+TensorBoard hparams are all generated from this table, so a bound checked here cannot be
+bypassed by any of them (TensorFlow Playground checked limits in UI handlers; a URL skipped them).
+
+The defaults are the study notebook's: an MLP 784-300-100-10 with ReLU, no batch norm, no PCA,
+plain SGD with learning rate 0.01 and mini-batches of 70.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+ACTIVATIONS = ("relu", "elu", "leaky_relu", "selu", "tanh", "sigmoid", "gelu")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+DATASETS = ("mnist", "fashion_mnist")
+INPUT_SIZE = 784
+NUM_CLASSES = 10
+MAX_TRAIN_EXAMPLES = 60000
+
+
+class ConfigError(ValueError):
+    """A setting is out of its bounds or of the wrong type. The message is one sentence."""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str  # "int", "float", "bool", "choice" or "layers"
+    default: Any
+    help: str
+    label: str
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple[str, ...] = ()
+    log_scale: bool = False
+    zero_means_off: bool = False  # 0 is allowed besides [lo, hi] and switches the feature off
+    lo_open: bool = False  # lo itself is excluded, as in lr in (0, 10]
+    hi_open: bool = False  # hi itself is excluded, as in a variance share in (0, 1)
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("dataset", "choice", "mnist", "Which 28x28 grey-scale set to learn.", "Dataset",
+          choices=DATASETS),
+    Field("hidden", "layers", (300, 100), "Units in each hidden layer, input side first (1-4 layers).",
+          "Hidden layers", lo=1, hi=4096),
+    Field("activation", "choice", "relu", "Non-linearity after each hidden layer.", "Activation",
+          choices=ACTIVATIONS),
+    Field("batch_norm", "bool", False,
+          "Batch normalization (momentum 0.9) between each hidden Dense layer and its activation.",
+          "Batch norm"),
+    Field("pca", "int", 0, "Compress the 784 pixels to this many principal components (0 = off).",
+          "PCA components", lo=1, hi=783, zero_means_off=True),
+    Field("pca_variance", "float", 0.0,
+          "Compress the pixels to the fewest components keeping this share of the variance (0 = off).",
+          "PCA variance kept", lo=0.0, hi=1.0, zero_means_off=True, lo_open=True, hi_open=True),
+    Field("optimizer", "choice", "sgd",
+          "Update rule; momentum and nesterov use momentum 0.9.", "Optimizer", choices=OPTIMIZERS),
+    Field("learning_rate", "float", 0.01, "Step size of the optimizer.", "Learning rate",
+          lo=0.0, hi=10.0, log_scale=True, lo_open=True),
+    Field("batch_size", "int", 70, "Examples per gradient step.", "Batch size", lo=1, hi=60000),
+    Field("epochs", "int", 20, "Passes over the training examples.", "Epochs", lo=1, hi=500),
+    Field("seed", "int", 42, "Seeds the weight initialisation and the shuffling.", "Seed",
+          lo=0, hi=2**31 - 1),
+    Field("train_examples", "int", 60000,
+          "How many training examples to use (a fixed subset, the same for every run).",
+          "Training examples", lo=10, hi=MAX_TRAIN_EXAMPLES),
+)
+FIELD_BY_NAME = {f.name: f for f in FIELDS}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    dataset: str = "mnist"
+    hidden: tuple[int, ...] = (300, 100)
+    activation: str = "relu"
+    batch_norm: bool = False
+    pca: int = 0
+    pca_variance: float = 0.0
+    optimizer: str = "sgd"
+    learning_rate: float = 0.01
+    batch_size: int = 70
+    epochs: int = 20
+    seed: int = 42
+    train_examples: int = 60000
+
+    def __post_init__(self) -> None:
+        for f in FIELDS:
+            object.__setattr__(self, f.name, _coerce(f, getattr(self, f.name)))
+        if self.pca and self.pca_variance:
+            raise ConfigError("Choose PCA by component count or by variance kept, not both: "
+                              "set pca or pca_variance to 0.")
+        if self.batch_size > self.train_examples:
+            raise ConfigError(f"batch_size ({self.batch_size}) is larger than train_examples "
+                              f"({self.train_examples}): lower the batch size or use more examples.")
+
+    # --- derived facts -------------------------------------------------------------------
+    @property
+    def uses_pca(self) -> bool:
+        return bool(self.pca or self.pca_variance)
+
+    def input_size(self, pca_components: int | None = None) -> int:
+        """Width of the network's input: 784 pixels, or the PCA component count."""
+        if self.pca:
+            return self.pca
+        if self.pca_variance:
+            if pca_components is None:
+                raise ValueError("with pca_variance the input size is known only after fitting PCA")
+            return pca_components
+        return INPUT_SIZE
+
+    def param_count(self, pca_components: int | None = None) -> int:
+        """Parameters of the Keras model, trainable and not (BN's moving statistics included)."""
+        sizes = [self.input_size(pca_components), *self.hidden]
+        total = 0
+        for fan_in, units in zip(sizes, sizes[1:]):
+            # With batch norm the Dense bias is redundant (BN's beta shifts anyway), so it is dropped;
+            # BN keeps gamma, beta and the two moving statistics per unit.
+            total += fan_in * units + (4 * units if self.batch_norm else units)
+        return total + sizes[-1] * NUM_CLASSES + NUM_CLASSES
+
+    @property
+    def label(self) -> str:
+        """A short human label, e.g. '300-100 elu BN pca154 nesterov'. Non-default extras are appended."""
+        parts = ["-".join(map(str, self.hidden)), self.activation]
+        if self.batch_norm:
+            parts.append("BN")
+        if self.pca:
+            parts.append(f"pca{self.pca}")
+        if self.pca_variance:
+            parts.append(f"pca{self.pca_variance * 100:g}%")
+        parts.append(self.optimizer)
+        if self.learning_rate != FIELD_BY_NAME["learning_rate"].default:
+            parts.append(f"lr{self.learning_rate:g}")
+        if self.batch_size != FIELD_BY_NAME["batch_size"].default:
+            parts.append(f"b{self.batch_size}")
+        if self.train_examples != MAX_TRAIN_EXAMPLES:
+            parts.append(f"n{self.train_examples}")
+        if self.dataset != "mnist":
+            parts.insert(0, "fashion")
+        return " ".join(parts)
+
+    @property
+    def config_hash(self) -> str:
+        """Stable across processes and versions of Python: a digest of the canonical JSON."""
+        canon = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canon.encode()).hexdigest()[:12]
+
+    def settings_hash(self) -> str:
+        """Like config_hash but ignoring epochs: two runs of the same settings for different lengths."""
+        return dataclasses.replace(self, epochs=1).config_hash
+
+    # --- serialisation ---------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "RunConfig":
+        """Strict: unknown keys and bad values raise ConfigError."""
+        if not isinstance(data, Mapping):
+            raise ConfigError("A run config must be a JSON object of settings.")
+        unknown = sorted(set(data) - set(FIELD_BY_NAME))
+        if unknown:
+            raise ConfigError(f"Unknown setting {unknown[0]!r}: valid ones are {', '.join(FIELD_BY_NAME)}.")
+        return cls(**dict(data))
+
+    def replace(self, **changes: Any) -> "RunConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_hparams(self) -> dict[str, Any]:
+        """Flat str/float/int/bool values, as TensorBoard's hparams plugin wants them."""
+        d = self.to_dict()
+        d["hidden"] = "-".join(map(str, self.hidden))
+        d["hidden_layers"] = len(self.hidden)
+        return d
+
+    # --- URL query parameters -------------------------------------------------------------
+    def to_query(self) -> dict[str, str]:
+        """Only settings that differ from the defaults, so a shared link stays short."""
+        default = RunConfig()
+        return {f.name: _format(f, getattr(self, f.name)) for f in FIELDS
+                if getattr(self, f.name) != getattr(default, f.name)}
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, Any]) -> tuple["RunConfig", list[str]]:
+        """Lenient: each bad parameter falls back to its default, with a warning sentence for it.
+
+        Never raises; a link can't bypass a bound because every value goes through the same
+        validation as any other config.
+        """
+        values: dict[str, Any] = {}
+        warnings: list[str] = []
+        for f in FIELDS:
+            if f.name not in params:
+                continue
+            raw = params[f.name]
+            if isinstance(raw, (list, tuple)) and f.kind != "layers":
+                raw = raw[-1] if raw else ""
+            try:
+                values[f.name] = _coerce(f, _parse(f, raw))
+            except ConfigError as e:
+                warnings.append(f"Ignored the link's {f.name}: {e}")
+        try:
+            return cls(**values), warnings
+        except ConfigError as e:  # a combination that is invalid (e.g. both PCA modes)
+            warnings.append(f"Ignored the link's settings: {e}")
+            return cls(), warnings
+
+
+# --- validation helpers ------------------------------------------------------------------------
+MAX_QUERY_VALUE = 200  # characters: a longer value in a link is rejected before parsing
+
+
+def _parse(f: Field, raw: Any) -> Any:
+    """Text (from a URL or a CLI flag) to a Python value of the field's kind."""
+    if not isinstance(raw, str):
+        return raw
+    if len(raw) > MAX_QUERY_VALUE:
+        raise ConfigError(f"the value is {len(raw)} characters long, more than {MAX_QUERY_VALUE}.")
+    text = raw.strip()
+    if f.kind == "bool":
+        low = text.lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{text!r} is not true or false.")
+    if f.kind == "layers":
+        parts = [p for p in text.replace(",", "-").split("-")]
+        try:
+            return tuple(int(p) for p in parts)
+        except ValueError:
+            raise ConfigError(f"{text!r} is not hidden sizes like 300-100.") from None
+    if f.kind == "int":
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(f"{text!r} is not a whole number.") from None
+    if f.kind == "float":
+        try:
+            return float(text)
+        except ValueError:
+            raise ConfigError(f"{text!r} is not a number.") from None
+    return text
+
+
+def _format(f: Field, value: Any) -> str:
+    if f.kind == "layers":
+        return "-".join(map(str, value))
+    if f.kind == "bool":
+        return "1" if value else "0"
+    if f.kind == "float":
+        return f"{value:g}"
+    return str(value)
+
+
+def _bounds(f: Field) -> str:
+    left, right = "(" if f.lo_open else "[", ")" if f.hi_open else "]"
+    text = f"{left}{f.lo:g}, {f.hi:g}{right}"
+    return f"0 (off) or {text}" if f.zero_means_off else text
+
+
+def _coerce(f: Field, value: Any) -> Any:
+    """Check type and bounds of one field's value; return it in canonical form."""
+    name = f.name
+    if f.kind == "choice":
+        if not isinstance(value, str) or value not in f.choices:
+            raise ConfigError(f"{name} must be one of {', '.join(f.choices)}, not {value!r}.")
+        return value
+    if f.kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} must be true or false, not {value!r}.")
+        return value
+    if f.kind == "layers":
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+            raise ConfigError(f"{name} must be a list of 1 to 4 layer sizes, not {value!r}.")
+        sizes = tuple(value)
+        if not 1 <= len(sizes) <= 4:
+            raise ConfigError(f"{name} must have 1 to 4 layers, not {len(sizes)}.")
+        for s in sizes:
+            if isinstance(s, bool) or not isinstance(s, int) or not f.lo <= s <= f.hi:
+                raise ConfigError(f"Each hidden layer must have {f.lo:g} to {f.hi:g} units, not {s!r}.")
+        return sizes
+    if f.kind == "int":
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{name} must be a whole number, not {value!r}.")
+        if f.zero_means_off and value == 0:
+            return 0
+        if not f.lo <= value <= f.hi:
+            raise ConfigError(f"{name} must be in {_bounds(f)}, not {value}.")
+        return value
+    if f.kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError(f"{name} must be a finite number, not {value!r}.")
+        value = float(value)
+        if f.zero_means_off and value == 0:
+            return 0.0
+        too_low = value <= f.lo if f.lo_open else value < f.lo
+        too_high = value >= f.hi if f.hi_open else value > f.hi
+        if too_low or too_high:
+            raise ConfigError(f"{name} must be in {_bounds(f)}, not {value:g}.")
+        return value
+    raise AssertionError(f"unknown field kind {f.kind}")

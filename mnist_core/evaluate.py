@@ -1,0 +1,34 @@
+"""Evaluate a saved model on a dataset's test set: accuracy, loss, confusion matrix, per class."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .data import Dataset
+
+
+def predict_proba(model, x: np.ndarray) -> np.ndarray:
+    """Class probabilities: the model outputs logits, softmax turns them into probabilities."""
+    from .tf_env import keras
+
+    logits = model.predict(x, batch_size=2000, verbose=0)
+    return keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=1))
+
+
+def summarize(y_true: np.ndarray, proba: np.ndarray) -> dict:
+    from sklearn.metrics import confusion_matrix, log_loss
+
+    pred = proba.argmax(axis=1)
+    cm = confusion_matrix(y_true, pred, labels=list(range(10)))
+    per_class = cm.diagonal() / np.maximum(cm.sum(axis=1), 1)
+    return {"accuracy": float((pred == y_true).mean()),
+            "loss": float(log_loss(y_true, np.clip(proba, 1e-7, 1), labels=list(range(10)))),
+            "confusion": cm.tolist(), "per_class_accuracy": per_class.tolist(), "predictions": pred}
+
+
+def evaluate_model(path: Path, ds: Dataset) -> dict:
+    from .model import load_model
+
+    return summarize(ds.y_test, predict_proba(load_model(path), ds.x_test))

@@ -1,0 +1,97 @@
+"""One training from a RunConfig to a stored run: the glue between the trainer and the store.
+
+The CLI calls it in the foreground and the job queue calls it in a worker thread; either way the run
+folder is kept current epoch by epoch, and whatever goes wrong ends as a stored status with a
+one-sentence reason rather than a lost run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+from . import curves
+from .config import ConfigError, RunConfig
+from .data import DataError
+from .store import MODEL_FILE, Run, RunStore, StoreError, environment, now_iso, owner_token
+
+log = logging.getLogger(__name__)
+
+
+def execute(config: RunConfig, store: RunStore, run_id: str | None = None, on_event=None,
+            stop: threading.Event | None = None, data_path: str | None = None,
+            save_model: bool = True) -> Run:
+    """Train ``config`` into run ``run_id`` (created if None) and return the stored run.
+
+    ``on_event`` receives the trainer's events, each with ``run_id`` added, and a final
+    ``{"event": "end", "status", "reason"}`` sent after the run is stored.
+    """
+    emit = on_event or (lambda _e: None)
+    run_id = run_id or store.create(config)
+    status, reason, stored = "failed", None, False
+    writer = None
+    try:
+        store.update(run_id, status="running", started=now_iso(), owner=owner_token())
+        # TensorFlow is imported here, not at module level, so `runs` and the app start fast.
+        from .events import EventWriter
+        from .train import train
+
+        writer = EventWriter(store.get(run_id).path, run_id, config)
+        store.update(run_id, environment=environment())
+
+        def handle(event: dict) -> None:
+            if event["event"] == "setup":
+                store.update(run_id, param_count=event["param_count"], pca=event["pca"],
+                             setup_seconds=event["setup_seconds"], source=event["source"])
+            elif event["event"] == "epoch":
+                entry = {k: event[k] for k in curves.HISTORY_KEYS}
+                store.append_epoch(run_id, entry)
+                writer.epoch(entry)
+            if event["event"] != "end":  # ours is sent below, once the run is stored
+                emit({**event, "run_id": run_id})
+
+        result = train(config, handle, stop, data_path=data_path)
+        status, reason = result.status, result.reason
+        if save_model and result.model is not None and status in ("finished", "stopped"):
+            _save_model(result, store.get(run_id).path)
+        store.update(run_id, status=status, reason=reason, ended=now_iso(),
+                     compile_seconds=result.compile_seconds)
+        stored = True
+    except (ConfigError, DataError, StoreError) as e:
+        reason = str(e)
+    except Exception as e:  # noqa: BLE001 - any crash must end as a stored, explained failure
+        log.exception("run %s crashed", run_id)
+        reason = f"{type(e).__name__}: {e}".splitlines()[0][:300]
+    finally:
+        if writer is not None:
+            writer.close()
+    if not stored:
+        status = "failed"
+        try:
+            store.update(run_id, status="failed", reason=reason, ended=now_iso())
+        except StoreError as e:  # the store itself is failing: say so, the caller still learns why
+            reason = f"{reason} ({e})"
+    emit({"event": "end", "run_id": run_id, "status": status, "reason": reason})
+    try:
+        return store.get(run_id)
+    except StoreError:
+        raise StoreError(f"Run {run_id} failed and could not be stored: {reason}") from None
+
+
+def _save_model(result, folder: Path) -> None:
+    """Save atomically: to a temporary name, then rename, so a crash never leaves half a model."""
+    from .model import with_pca_input
+
+    model = result.model
+    if result.pca_transform is not None:
+        model = with_pca_input(model, result.pca_transform)
+    tmp = folder / ".tmp-model.keras"
+    try:
+        model.save(tmp)
+        os.replace(tmp, folder / MODEL_FILE)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise StoreError(f"Could not save the model in {folder} ({e.strerror}): check that the disk "
+                         f"has space and the folder is writable.") from None

@@ -1,0 +1,411 @@
+"""The run store: one folder per run, readable by any tool (TensorBoard's contract).
+
+    cached_runs/
+      reference/<run_id>/   runs shipped with the project: committed, read-only
+      user/<run_id>/        the user's own runs: ignored by git
+        run.json            config, status, environment, per-epoch history, timings
+        events.out.tfevents.*   TensorBoard scalars and hparams
+        model.keras         the trained model (when there is one)
+
+``run.json`` is rewritten atomically after every epoch (write a temporary file, then rename it over
+the old one), so a crash loses at most the epoch in progress and a reader never sees half a file.
+Every change is a read-modify-write under a file lock, so a rename from the app and an epoch from the
+trainer cannot overwrite each other.
+
+Run ids are generated here; a user's name for a run is data inside run.json, never part of a path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import platform
+import re
+import secrets
+import shutil
+import socket
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from . import curves
+from .config import ConfigError, RunConfig
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: threads of one process are still serialised
+    fcntl = None
+
+log = logging.getLogger(__name__)
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_ROOT = PROJECT_DIR / "cached_runs"
+RUNS_ENV = "MNIST_RUNS_DIR"  # where the user's runs go
+REFERENCE_ENV = "MNIST_REFERENCE_RUNS"  # where shipped runs are read from ("" for none)
+SCHEMA = 1
+STATUSES = ("queued", "running", "finished", "stopped", "diverged", "interrupted", "failed")
+ACTIVE = ("queued", "running")
+RUN_ID_RE = re.compile(r"^[0-9]{8}-[0-9]{6}-[a-z0-9-]{1,64}-[0-9a-f]{6}$")
+MAX_NAME = 100
+MAX_TAG = 40
+MAX_TAGS = 20
+RUN_FILE = "run.json"
+MODEL_FILE = "model.keras"
+
+
+class StoreError(RuntimeError):
+    """A run cannot be found, changed or written. The message is one sentence."""
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def environment() -> dict[str, Any]:
+    """What a timing depends on: the machine and the library versions."""
+    env = {"python": platform.python_version(), "platform": platform.platform(),
+           "machine": platform.machine(), "cpu_count": os.cpu_count(), "host": socket.gethostname()}
+    for mod in ("tensorflow", "keras"):
+        if mod in sys.modules:
+            env[mod] = getattr(sys.modules[mod], "__version__", None)
+    return env
+
+
+# --- ownership: which process is training a run -------------------------------------------------
+def _process_start(pid: int) -> str | None:
+    """Start time of a process (Linux), so a recycled pid is not mistaken for the trainer."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def owner_token() -> dict:
+    return {"pid": os.getpid(), "host": socket.gethostname(), "start": _process_start(os.getpid())}
+
+
+def owner_alive(owner: dict | None) -> bool:
+    if not owner or owner.get("host") != socket.gethostname():
+        return False
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    start = _process_start(pid)
+    return start is None or start == owner.get("start")
+
+
+# --- checking what users type --------------------------------------------------------------------
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def clean_name(name: str) -> str | None:
+    """A run's display name: any text but control characters, at most MAX_NAME characters."""
+    if not isinstance(name, str):
+        raise StoreError("A run name must be text.")
+    name = name.strip()
+    if len(name) > MAX_NAME:
+        raise StoreError(f"A run name may have at most {MAX_NAME} characters; this one has {len(name)}.")
+    if _CONTROL.search(name):
+        raise StoreError("A run name may not contain control characters such as newlines or tabs.")
+    return name or None
+
+
+def clean_tags(tags: list[str] | str) -> list[str]:
+    if isinstance(tags, str):
+        tags = tags.split(",")
+    out: list[str] = []
+    for tag in tags:
+        tag = str(tag).strip()
+        if not tag:
+            continue
+        if len(tag) > MAX_TAG:
+            raise StoreError(f"A tag may have at most {MAX_TAG} characters; {tag[:20]!r}... has {len(tag)}.")
+        if _CONTROL.search(tag):
+            raise StoreError("A tag may not contain control characters such as newlines or tabs.")
+        if tag not in out:
+            out.append(tag)
+    if len(out) > MAX_TAGS:
+        raise StoreError(f"A run may have at most {MAX_TAGS} tags, not {len(out)}.")
+    return out
+
+
+# --- one run ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Run:
+    """A run as read from its folder. ``data`` is the parsed run.json."""
+
+    run_id: str
+    path: Path
+    data: dict
+    reference: bool
+
+    @property
+    def config(self) -> RunConfig:
+        return RunConfig.from_dict(self.data["config"])
+
+    @property
+    def status(self) -> str:
+        return self.data["status"]
+
+    @property
+    def history(self) -> list[dict]:
+        return self.data.get("history", [])
+
+    @property
+    def display_name(self) -> str:
+        return self.data.get("name") or self.data.get("label") or self.run_id
+
+    @property
+    def model_path(self) -> Path | None:
+        p = self.path / MODEL_FILE
+        return p if p.is_file() else None
+
+
+def _validate_record(data: Any) -> None:
+    """Enough structure that every reader can rely on it; anything else is a corrupt run."""
+    if not isinstance(data, dict):
+        raise ValueError("run.json is not a JSON object")
+    if data.get("status") not in STATUSES:
+        raise ValueError(f"unknown status {data.get('status')!r}")
+    RunConfig.from_dict(data.get("config"))
+    history = data.get("history", [])
+    if not isinstance(history, list):
+        raise ValueError("history is not a list")
+    for h in history:
+        if not isinstance(h, dict) or any(not isinstance(h.get(k), (int, float)) for k in curves.HISTORY_KEYS):
+            raise ValueError("a history entry lacks a numeric field")
+    for key in ("name", "label"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise ValueError(f"{key} is not text")
+    if not isinstance(data.get("tags", []), list):
+        raise ValueError("tags is not a list")
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    """Write to a temporary file beside ``path``, flush it to disk, then rename it over ``path``."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1, allow_nan=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except (OSError, ValueError) as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise StoreError(f"Could not write {path} ({e.strerror if isinstance(e, OSError) else e}): "
+                         f"check that the disk has space and the folder is writable.") from None
+
+
+class RunStore:
+    """Runs in ``user_dir`` (read-write) and ``reference_dir`` (read-only, shipped with the project)."""
+
+    def __init__(self, user_dir: str | os.PathLike | None = None,
+                 reference_dir: str | os.PathLike | None | bool = True):
+        env_user = os.environ.get(RUNS_ENV)
+        self.user_dir = Path(user_dir or env_user or DEFAULT_ROOT / "user").resolve()
+        if reference_dir is True:
+            env_ref = os.environ.get(REFERENCE_ENV)
+            reference_dir = (env_ref or None) if env_ref is not None else DEFAULT_ROOT / "reference"
+        self.reference_dir = Path(reference_dir).resolve() if reference_dir else None
+        self._cache: dict[Path, tuple[tuple, dict]] = {}  # path -> (stat key, parsed run.json)
+        self._cache_lock = threading.Lock()
+
+    # --- reading ---------------------------------------------------------------------------------------
+    def _roots(self) -> list[tuple[Path, bool]]:
+        roots = [(self.user_dir, False)]
+        if self.reference_dir and self.reference_dir != self.user_dir:
+            roots.append((self.reference_dir, True))
+        return roots
+
+    def _read(self, folder: Path) -> dict:
+        path = folder / RUN_FILE
+        st = path.stat()
+        key = (st.st_mtime_ns, st.st_size, st.st_ino)
+        with self._cache_lock:
+            hit = self._cache.get(path)
+            if hit and hit[0] == key:
+                return hit[1]
+        data = json.loads(path.read_text(encoding="utf-8"))
+        _validate_record(data)
+        with self._cache_lock:
+            self._cache[path] = (key, data)
+        return data
+
+    def list(self, warnings: list[str] | None = None) -> list[Run]:
+        """Every readable run, newest first. Unreadable ones are skipped, each with a warning."""
+        runs: list[Run] = []
+        for root, reference in self._roots():
+            if not root.is_dir():
+                continue
+            for folder in root.iterdir():
+                if not folder.is_dir() or folder.name.startswith("."):
+                    continue
+                problem = None
+                if folder.is_symlink():
+                    problem = "it is a symbolic link, which the store never follows"
+                elif not RUN_ID_RE.match(folder.name):
+                    problem = "its folder name is not a run id"
+                else:
+                    try:
+                        runs.append(Run(folder.name, folder, self._read(folder), reference))
+                        continue
+                    except FileNotFoundError:
+                        problem = "it has no run.json"
+                    except (OSError, UnicodeDecodeError, ValueError, ConfigError, TypeError) as e:
+                        problem = f"its run.json is unreadable ({str(e)[:120]})"
+                msg = f"Skipped {folder}: {problem}."
+                log.warning(msg)
+                if warnings is not None:
+                    warnings.append(msg)
+        runs.sort(key=lambda r: (str(r.data.get("created", "")), r.run_id), reverse=True)
+        return runs
+
+    def _folder(self, run_id: str, writable: bool = False) -> tuple[Path, bool]:
+        if not isinstance(run_id, str) or not RUN_ID_RE.match(run_id):
+            raise StoreError(f"{str(run_id)[:80]!r} is not a run id.")
+        for root, reference in self._roots():
+            folder = root / run_id
+            if folder.is_dir() and not folder.is_symlink():
+                if writable and reference:
+                    raise StoreError(f"Run {run_id} ships with the project and is read-only; "
+                                     f"train your own run to change it.")
+                return folder, reference
+        raise StoreError(f"There is no run {run_id} in {self.user_dir}.")
+
+    def get(self, run_id: str) -> Run:
+        folder, reference = self._folder(run_id)
+        try:
+            return Run(run_id, folder, self._read(folder), reference)
+        except (OSError, ValueError, ConfigError, TypeError) as e:
+            raise StoreError(f"Run {run_id} has an unreadable run.json ({str(e)[:120]}).") from None
+
+    # --- writing ---------------------------------------------------------------------------------------
+    def create(self, config: RunConfig, name: str | None = None, tags: list[str] | None = None,
+               group: str | None = None, status: str = "queued") -> str:
+        """A new run folder with its first run.json; returns the generated run id."""
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        slug = re.sub(r"[^a-z0-9]+", "-", config.label.lower()).strip("-")[:64] or "run"
+        record = {
+            "schema": SCHEMA, "name": clean_name(name) if name else None,
+            "tags": clean_tags(tags or []), "group": group,
+            "label": config.label, "config": config.to_dict(), "config_hash": config.config_hash,
+            "settings_hash": config.settings_hash(),
+            "status": status, "reason": None, "created": now_iso(), "updated": now_iso(),
+            "started": None, "ended": None, "owner": owner_token(), "environment": environment(),
+            "param_count": config.param_count() if not config.pca_variance else None,
+            "pca": None, "setup_seconds": None, "compile_seconds": None,
+            "history": [], "milestones": curves.milestones([]),
+        }
+        try:
+            self.user_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"Could not create the run store {self.user_dir} ({e.strerror}): "
+                             f"set {RUNS_ENV} to a writable folder.") from None
+        for _ in range(10):
+            run_id = f"{stamp}-{slug}-{secrets.token_hex(3)}"
+            folder = self.user_dir / run_id
+            try:
+                folder.mkdir()
+                break
+            except FileExistsError:
+                continue
+            except OSError as e:
+                raise StoreError(f"Could not create {folder} ({e.strerror}): check that the disk has "
+                                 f"space and {self.user_dir} is writable.") from None
+        else:  # pragma: no cover
+            raise StoreError("Could not find a free run id; try again.")
+        record["run_id"] = run_id
+        write_json_atomic(folder / RUN_FILE, record)
+        return run_id
+
+    @contextlib.contextmanager
+    def _locked(self, folder: Path) -> Iterator[None]:
+        if fcntl is None:  # pragma: no cover
+            with _fallback_lock:
+                yield
+            return
+        try:
+            fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise StoreError(f"Could not lock {folder} ({e.strerror}): check that the folder is "
+                             f"writable.") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def update(self, run_id: str, change: Callable[[dict], None] | None = None, **fields: Any) -> dict:
+        """Read run.json, apply ``change`` and ``fields``, refresh derived numbers, write atomically."""
+        folder, _ = self._folder(run_id, writable=True)
+        with self._locked(folder):
+            data = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
+            data.update(fields)
+            if change:
+                change(data)
+            history = data.get("history", [])
+            data["milestones"] = curves.milestones(history)
+            data["best_test_accuracy"] = curves.best(history)
+            data["final_test_accuracy"] = history[-1]["test_accuracy"] if history else None
+            data["seconds_per_epoch"] = curves.seconds_per_epoch(history)
+            data["updated"] = now_iso()
+            write_json_atomic(folder / RUN_FILE, data)
+            return data
+
+    def append_epoch(self, run_id: str, entry: dict) -> dict:
+        return self.update(run_id, lambda d: d["history"].append(dict(entry)))
+
+    def rename(self, run_id: str, name: str) -> None:
+        self.update(run_id, name=clean_name(name))
+
+    def set_tags(self, run_id: str, tags: list[str] | str) -> None:
+        self.update(run_id, tags=clean_tags(tags))
+
+    def delete(self, run_id: str) -> None:
+        """Delete a user run's folder; shipped runs, running runs and anything outside are refused."""
+        folder, _ = self._folder(run_id, writable=True)
+        run = self.get(run_id)
+        if run.status in ACTIVE and owner_alive(run.data.get("owner")):
+            raise StoreError(f"Run {run_id} is still {run.status}; stop it before deleting it.")
+        real = folder.resolve()
+        if real.parent != self.user_dir or folder.is_symlink():
+            raise StoreError(f"Refusing to delete {folder}: it is not a run folder of {self.user_dir}.")
+        shutil.rmtree(real)
+        with self._cache_lock:
+            self._cache.pop(folder / RUN_FILE, None)
+
+    def mark_interrupted(self) -> list[str]:
+        """Runs left queued or running by a process that has died become ``interrupted``, keeping
+        every epoch they logged. Called once when the app or the CLI starts."""
+        marked = []
+        for run in self.list():
+            if run.reference or run.status not in ACTIVE or owner_alive(run.data.get("owner")):
+                continue
+            n = len(run.history)
+            try:
+                self.update(run.run_id, status="interrupted", ended=now_iso(),
+                            reason=f"the process training it ended after {n} epoch{'s' * (n != 1)}")
+                marked.append(run.run_id)
+            except StoreError as e:
+                log.warning("%s", e)
+        return marked
+
+    def find_settings(self, config: RunConfig, statuses=("finished",)) -> list[Run]:
+        """Stored runs with these exact settings (epochs included), e.g. to skip them in a sweep."""
+        return [r for r in self.list() if r.data.get("config_hash") == config.config_hash
+                and r.status in statuses]
+
+
+_fallback_lock = threading.RLock()

@@ -1,0 +1,82 @@
+"""The CLI end to end, in a subprocess, as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from mnist_core.store import RunStore
+
+
+def cli(*args, env=None, check=True):
+    proc = subprocess.run([sys.executable, "-m", "mnist_core", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}: {proc.stderr[-2000:]}")
+    return proc
+
+
+@pytest.fixture
+def env(tmp_path, mnist_path):
+    return {"MNIST_DATA": str(mnist_path), "MNIST_RUNS_DIR": str(tmp_path / "runs")}
+
+
+def test_train_prints_a_line_per_epoch_and_stores_the_run(env):
+    out = cli("train", "--epochs", "2", "--train-examples", "3500", "--hidden", "64", "--lr", "0.1",
+              "--name", "cli run", env=env).stdout
+    lines = [line for line in out.splitlines() if line.startswith("epoch")]
+    assert len(lines) == 2 and lines[0].startswith("epoch   1/2") and "test loss" in lines[1]
+    assert out.splitlines()[0].startswith("run ") and "50,890 parameters" in out
+    runs = RunStore(env["MNIST_RUNS_DIR"]).list()
+    assert len(runs) == 1 and runs[0].status == "finished" and runs[0].display_name == "cli run"
+    assert any(p.name.startswith("events.out.tfevents") for p in runs[0].path.iterdir())
+
+    table = cli("runs", env=env).stdout
+    assert runs[0].run_id in table and "cli run" in table and "finished" in table
+
+    evaluation = cli("evaluate", runs[0].run_id, env=env).stdout
+    assert f"test accuracy {runs[0].data['final_test_accuracy'] * 100:.2f}%" in evaluation
+    assert "confusion matrix" in evaluation and len(evaluation.splitlines()) >= 14
+
+
+def test_json_prints_the_stored_record(env):
+    out = cli("train", "--epochs", "1", "--train-examples", "1400", "--hidden", "32", "--json", env=env).stdout
+    record = json.loads(out[out.index("{"):])
+    assert record["status"] == "finished" and record["config"]["hidden"] == [32]
+    assert len(record["history"]) == 1
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["train", "--epochs", "0"], "epochs must be in [1, 500], not 0"),
+    (["train", "--hidden", "300-x"], "is not hidden sizes like 300-100"),
+    (["train", "--activation", "swish"], "invalid choice: 'swish'"),
+    (["train", "--lr", "-1"], "learning_rate must be in (0, 10]"),
+    (["train", "--batch-size", "500", "--train-examples", "100"], "larger than train_examples"),
+    (["train", "--data", "/nonexistent/mnist.npz", "--epochs", "1"], "/nonexistent/mnist.npz does not exist"),
+    (["train", "--name", "a\nb", "--epochs", "1"], "control characters"),
+    (["evaluate", "../../etc"], "is not a run id"),
+    (["evaluate", "20260101-000000-none-abcdef"], "There is no run"),
+    (["bogus"], "invalid choice"),
+])
+def test_bad_input_exits_non_zero_with_one_line(env, args, fragment):
+    proc = cli(*args, env=env, check=False)
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip() and not _tf_noise(line)]
+    assert len(lines) == 1 and fragment in lines[0], proc.stderr
+    assert not RunStore(env["MNIST_RUNS_DIR"]).list()  # nothing stored for bad input
+
+
+def _tf_noise(line):
+    return line.startswith(("I0000", "E0000", "W0000", "WARNING: All log messages"))
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["runs"], ["evaluate"]])
+def test_help_everywhere(command, env):
+    out = cli(*command, "--help", env=env).stdout
+    assert "usage:" in out
+    if command == ["train"]:
+        for flag in ("--hidden", "--activation", "--batch-norm", "--pca", "--pca-variance", "--optimizer",
+                     "--learning-rate", "--batch-size", "--epochs", "--seed", "--train-examples", "--dataset"):
+            assert flag in out

@@ -1,0 +1,114 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from mnist_core.config import FIELDS, ConfigError, RunConfig
+
+
+def test_defaults_are_the_notebooks():
+    c = RunConfig()
+    assert (c.hidden, c.activation, c.batch_norm, c.uses_pca) == ((300, 100), "relu", False, False)
+    assert (c.optimizer, c.learning_rate, c.batch_size) == ("sgd", 0.01, 70)
+    assert c.label == "300-100 relu sgd"
+    # 784*300+300 + 300*100+100 + 100*10+10
+    assert c.param_count() == 266_610
+
+
+@pytest.mark.parametrize("changes, fragment", [
+    ({"hidden": ()}, "1 to 4 layers"),
+    ({"hidden": (10, 10, 10, 10, 10)}, "1 to 4 layers"),
+    ({"hidden": (0,)}, "1 to 4096 units"),
+    ({"hidden": (4097,)}, "1 to 4096 units"),
+    ({"hidden": (1.5,)}, "units"),
+    ({"learning_rate": 0.0}, "learning_rate must be in (0, 10]"),
+    ({"learning_rate": 10.5}, "learning_rate"),
+    ({"learning_rate": float("nan")}, "finite"),
+    ({"batch_size": 0}, "batch_size must be in [1, 60000]"),
+    ({"epochs": 501}, "epochs must be in [1, 500]"),
+    ({"pca": 784}, "pca must be in 0 (off) or [1, 783]"),
+    ({"pca_variance": 1.0}, "pca_variance must be in 0 (off) or (0, 1)"),
+    ({"pca": 50, "pca_variance": 0.9}, "not both"),
+    ({"activation": "swish"}, "activation must be one of relu, elu"),
+    ({"optimizer": "lbfgs"}, "optimizer must be one of"),
+    ({"batch_norm": "yes"}, "true or false"),
+    ({"train_examples": 100, "batch_size": 200}, "larger than train_examples"),
+    ({"seed": -1}, "seed"),
+])
+def test_bounds_give_one_clear_sentence(changes, fragment):
+    with pytest.raises(ConfigError) as e:
+        RunConfig(**changes)
+    assert fragment in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_edges_are_allowed():
+    RunConfig(hidden=(1,), learning_rate=10.0, batch_size=1, epochs=500, pca=783)
+    RunConfig(hidden=(4096, 4096, 4096, 4096), pca_variance=0.95, epochs=1)
+
+
+def test_label_names_what_differs():
+    c = RunConfig(activation="elu", batch_norm=True, pca=154, optimizer="nesterov")
+    assert c.label == "300-100 elu BN pca154 nesterov"
+    assert RunConfig(learning_rate=0.1, batch_size=128, train_examples=10000).label == \
+        "300-100 relu sgd lr0.1 b128 n10000"
+    assert RunConfig(dataset="fashion_mnist").label.startswith("fashion ")
+
+
+def test_hash_is_stable_across_processes_and_sensitive_to_settings():
+    c = RunConfig(hidden=(100, 30), seed=7)
+    code = "from mnist_core.config import RunConfig; print(RunConfig(hidden=(100, 30), seed=7).config_hash)"
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={"PYTHONHASHSEED": "123", "PATH": ""}, cwd=".").stdout.strip()
+    assert other == c.config_hash
+    assert c.replace(seed=8).config_hash != c.config_hash
+    assert c.replace(epochs=5).settings_hash() == c.settings_hash()
+
+
+def test_json_round_trip_and_strictness():
+    c = RunConfig(hidden=(500, 150), pca_variance=0.95, optimizer="adam")
+    again = RunConfig.from_dict(json.loads(json.dumps(c.to_dict())))
+    assert again == c
+    with pytest.raises(ConfigError, match="Unknown setting 'hiden'"):
+        RunConfig.from_dict({"hiden": [1]})
+
+
+def test_query_round_trip_is_short():
+    c = RunConfig(hidden=(1568, 500), batch_norm=True, learning_rate=0.05)
+    q = c.to_query()
+    assert q == {"hidden": "1568-500", "batch_norm": "1", "learning_rate": "0.05"}
+    assert RunConfig.from_query(q) == (c, [])
+
+
+@pytest.mark.parametrize("params, bad", [
+    ({"hidden": "300-abc"}, "hidden"),
+    ({"hidden": "99999"}, "hidden"),
+    ({"learning_rate": "1e9"}, "learning_rate"),
+    ({"epochs": "-3"}, "epochs"),
+    ({"batch_norm": "maybe"}, "batch_norm"),
+    ({"activation": "<script>alert(1)</script>"}, "activation"),
+    ({"epochs": "9" * 5000}, "epochs"),
+])
+def test_bad_query_values_fall_back_to_defaults_with_a_warning(params, bad):
+    config, warnings = RunConfig.from_query({"seed": "7", **params})
+    assert len(warnings) == 1 and bad in warnings[0]
+    assert getattr(config, bad) == getattr(RunConfig(), bad)
+    assert config.seed == 7  # the good parameters of the same link still apply
+
+
+def test_repeated_query_values_take_the_last_and_unknown_ones_are_ignored():
+    config, warnings = RunConfig.from_query({"epochs": ["3", "5"], "rm -rf": "x"})
+    assert config.epochs == 5 and warnings == []
+
+
+def test_every_field_has_help_and_a_default_that_validates():
+    for f in FIELDS:
+        assert f.help and f.label
+    assert RunConfig(**{f.name: f.default for f in FIELDS}) == RunConfig()
+
+
+def test_hparams_are_flat_primitives():
+    hp = RunConfig().to_hparams()
+    assert hp["hidden"] == "300-100" and hp["hidden_layers"] == 2
+    assert all(isinstance(v, (str, int, float, bool)) for v in hp.values())

@@ -1,0 +1,176 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from mnist_core import store as store_mod
+from mnist_core.config import RunConfig
+from mnist_core.store import RunStore, StoreError
+
+ENTRY = {"epoch": 1, "train_loss": 0.5, "train_accuracy": 0.8, "test_loss": 0.4, "test_accuracy": 0.9,
+         "train_seconds": 0.6, "wall_seconds": 0.7}
+
+
+@pytest.fixture
+def store(tmp_path):
+    return RunStore(tmp_path / "user", tmp_path / "reference")
+
+
+def test_create_update_and_read_back(store):
+    run_id = store.create(RunConfig(activation="elu"), name="my run", tags=["a", "b"])
+    assert store_mod.RUN_ID_RE.match(run_id) and "elu" in run_id
+    store.append_epoch(run_id, ENTRY)
+    store.append_epoch(run_id, {**ENTRY, "epoch": 2, "test_accuracy": 0.975, "train_seconds": 1.2})
+    run = store.get(run_id)
+    assert run.status == "queued" and run.display_name == "my run" and run.data["tags"] == ["a", "b"]
+    assert run.config == RunConfig(activation="elu")
+    assert run.data["best_test_accuracy"] == 0.975 and run.data["final_test_accuracy"] == 0.975
+    assert run.data["milestones"] == {"97": {"epoch": 2, "train_seconds": 1.2}, "98": None}
+    assert run.data["environment"]["cpu_count"] == os.cpu_count()
+    assert [r.run_id for r in store.list()] == [run_id]
+
+
+def test_a_failed_write_leaves_the_previous_run_json_intact(store, monkeypatch):
+    run_id = store.create(RunConfig())
+    store.append_epoch(run_id, ENTRY)
+    before = (store.get(run_id).path / "run.json").read_text()
+
+    def exploding_dump(obj, f, **kw):
+        f.write('{"half": ')  # a crash in the middle of writing
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(store_mod.json, "dump", exploding_dump)
+    with pytest.raises(StoreError, match="No space left on device.*check that the disk has space"):
+        store.append_epoch(run_id, {**ENTRY, "epoch": 2})
+    monkeypatch.undo()
+    path = store.get(run_id).path
+    assert (path / "run.json").read_text() == before
+    assert not [p for p in path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_read_only_store_gives_a_clear_error(tmp_path, monkeypatch):
+    def read_only(self, *a, **k):
+        raise OSError(30, "Read-only file system")
+    monkeypatch.setattr(store_mod.Path, "mkdir", read_only)
+    with pytest.raises(StoreError, match="Read-only file system.*writable"):
+        RunStore(tmp_path / "ro").create(RunConfig())
+
+
+@pytest.mark.parametrize("content", [
+    "", "{not json", '{"status": "finished"}', "[]", '{"status": "weird", "config": {}}',
+    json.dumps({"status": "finished", "config": {"hidden": [300, 100]}, "history": [{"epoch": 1}]}),
+    json.dumps({"status": "finished", "config": {"epochs": 99999}}),
+    json.dumps({"status": "finished", "config": {}, "name": ["x"]}),
+    "\xff\xfe garbage",
+])
+def test_corrupt_runs_are_skipped_with_a_warning(store, content):
+    good = store.create(RunConfig())
+    bad = store.user_dir / "20260101-000000-bad-run-abcdef"
+    bad.mkdir()
+    (bad / "run.json").write_bytes(content.encode("utf-8", "surrogateescape") if content else b"")
+    warnings = []
+    assert [r.run_id for r in store.list(warnings)] == [good]
+    assert len(warnings) == 1 and str(bad) in warnings[0]
+    with pytest.raises(StoreError, match="unreadable run.json"):
+        store.get(bad.name)
+
+
+def test_symlink_out_of_the_store_is_not_followed(store, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("keep me")
+    store.user_dir.mkdir(parents=True)
+    link = store.user_dir / "20260101-000000-link-abcdef"
+    link.symlink_to(outside, target_is_directory=True)
+    warnings = []
+    assert store.list(warnings) == [] and "symbolic link" in warnings[0]
+    with pytest.raises(StoreError):
+        store.delete(link.name)
+    assert (outside / "precious.txt").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("run_id", ["../etc", "..", "/etc/passwd", "a/b", "", "x" * 500, None])
+def test_run_ids_are_never_paths(store, run_id):
+    with pytest.raises(StoreError, match="is not a run id"):
+        store.get(run_id)
+    with pytest.raises(StoreError):
+        store.delete(run_id)
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "a/b\\c", "<script>alert(1)</script>", "ünï ☃"])
+def test_names_are_data_not_paths(store, name):
+    run_id = store.create(RunConfig())
+    store.rename(run_id, name)
+    assert store.get(run_id).display_name == name
+    assert sorted(p.name for p in store.user_dir.iterdir()) == [run_id]
+
+
+@pytest.mark.parametrize("name, fragment", [("x" * 10_000, "at most 100 characters"),
+                                            ("line\nbreak", "control characters"),
+                                            ("nul\x00", "control characters")])
+def test_bad_names_are_refused_with_one_sentence(store, name, fragment):
+    run_id = store.create(RunConfig())
+    with pytest.raises(StoreError, match=fragment):
+        store.rename(run_id, name)
+    assert store.get(run_id).data["name"] is None
+
+
+def test_tags(store):
+    run_id = store.create(RunConfig())
+    store.set_tags(run_id, " demo, class 3 ,demo,, ")
+    assert store.get(run_id).data["tags"] == ["demo", "class 3"]
+    with pytest.raises(StoreError, match="at most 40"):
+        store.set_tags(run_id, ["t" * 41])
+    with pytest.raises(StoreError, match="at most 20 tags"):
+        store.set_tags(run_id, [str(i) for i in range(21)])
+
+
+def test_reference_runs_are_read_only(tmp_path):
+    shipped = RunStore(tmp_path / "reference")  # written by the project, then shipped
+    ref_id = shipped.create(RunConfig())
+    shipped.update(ref_id, status="finished")
+    store = RunStore(tmp_path / "user", tmp_path / "reference")
+    assert store.get(ref_id).reference
+    for action in (lambda: store.rename(ref_id, "x"), lambda: store.delete(ref_id),
+                   lambda: store.set_tags(ref_id, "x")):
+        with pytest.raises(StoreError, match="ships with the project and is read-only"):
+            action()
+    assert store.get(ref_id).data["name"] is None
+
+
+def test_delete_removes_only_the_run(store):
+    keep, drop = store.create(RunConfig()), store.create(RunConfig(seed=1))
+    store.update(drop, status="finished")
+    store.delete(drop)
+    assert [r.run_id for r in store.list()] == [keep]
+
+
+def test_a_running_run_of_a_live_process_cannot_be_deleted(store):
+    run_id = store.create(RunConfig())
+    store.update(run_id, status="running")
+    with pytest.raises(StoreError, match="still running"):
+        store.delete(run_id)
+
+
+def test_runs_of_a_dead_process_become_interrupted_keeping_their_epochs(store):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    orphan = store.create(RunConfig())
+    store.append_epoch(orphan, ENTRY)
+    store.append_epoch(orphan, {**ENTRY, "epoch": 2})
+    store.update(orphan, status="running", owner={**store_mod.owner_token(), "pid": int(dead)})
+    mine = store.create(RunConfig(seed=2))
+    store.update(mine, status="running")  # owned by this live process
+    assert store.mark_interrupted() == [orphan]
+    run = store.get(orphan)
+    assert run.status == "interrupted" and len(run.history) == 2 and "after 2 epochs" in run.data["reason"]
+    assert store.get(mine).status == "running"
+
+
+def test_listing_is_cached_until_a_run_changes(store):
+    run_id = store.create(RunConfig())
+    first = store.list()[0].data
+    assert store.list()[0].data is first  # unchanged file: parsed once
+    store.rename(run_id, "new")
+    assert store.list()[0].data["name"] == "new"
