@@ -71,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("runs", help="list stored runs", description="List stored runs, newest first.")
     r.add_argument("--json", action="store_true", help="print the records as JSON")
 
+    d = sub.add_parser("download", help="fetch a dataset with Keras (needs internet)",
+                       description="Find a dataset locally, or download it with Keras into ~/.keras/datasets.")
+    d.add_argument("--dataset", choices=DISPLAY_NAMES, default="mnist")
+
     e = sub.add_parser("evaluate", help="evaluate a stored model on the test set",
                        description="Load a run's model.keras (safe mode) and evaluate it on the test set.")
     e.add_argument("run_id")
@@ -82,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         store = RunStore(args.runs_dir)
-        return {"train": cmd_train, "runs": cmd_runs, "evaluate": cmd_evaluate}[args.command](args, store)
+        return {"train": cmd_train, "runs": cmd_runs, "evaluate": cmd_evaluate,
+                "download": cmd_download}[args.command](args, store)
     except (ConfigError, DataError, StoreError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -191,4 +196,13 @@ def cmd_evaluate(args: argparse.Namespace, store: RunStore) -> int:
     print("     " + "".join(f"{j:>6}" for j in range(10)))
     for i, row in enumerate(cm):
         print(f"{i:>5}" + "".join(f"{v:>6}" for v in row))
+    return 0
+
+
+def cmd_download(args: argparse.Namespace, store: RunStore) -> int:
+    from . import data
+
+    ds = data.load(args.dataset)
+    print(f"{DISPLAY_NAMES[args.dataset]}: {len(ds.y_train):,} training and {len(ds.y_test):,} test images "
+          f"from {ds.source}")
     return 0

@@ -1,8 +1,9 @@
 """A process-wide queue of training jobs: first come, first served, a bounded number at a time.
 
 A web page must never train inside its own script run: the page would freeze and a refresh would
-lose the run. Pages submit a RunConfig here and read the job's state; worker threads do the
-training (TensorFlow releases Python's GIL while it computes, so the page stays responsive).
+lose the run. Pages submit a RunConfig here and read the job's state. Each queue thread hands its
+jobs to a long-lived worker process of its own (see ``worker.py``), which trains and streams
+events back, so the server process never imports TensorFlow.
 Every job has a run folder from the moment it is queued, so nothing is lost if the process dies:
 the next start marks it ``interrupted``.
 """
@@ -19,6 +20,7 @@ from typing import Callable
 
 from .config import RunConfig
 from .store import RunStore, StoreError
+from .worker import WorkerProcess
 
 log = logging.getLogger(__name__)
 CONCURRENCY_ENV = "MNIST_MAX_TRAININGS"
@@ -56,6 +58,8 @@ Runner = Callable[..., object]  # the signature of runner.execute
 class JobQueue:
     def __init__(self, store: RunStore, max_concurrent: int | None = None,
                  runner: Runner | None = None, data_path: str | None = None):
+        """``runner`` trains one job in the calling thread (``runner.execute`` does it in-process;
+        tests pass fakes); by default every queue thread drives a worker process of its own."""
         self.store = store
         self.max_concurrent = max_concurrent or default_concurrency()
         self.data_path = data_path
@@ -64,7 +68,10 @@ class JobQueue:
         self._queue: collections.deque[str] = collections.deque()
         self._cond = threading.Condition()
         self._closed = False
-        self._workers = [threading.Thread(target=self._work, name=f"trainer-{i}", daemon=True)
+        self._processes = [] if runner else [WorkerProcess(store) for _ in range(self.max_concurrent)]
+        for p in self._processes:
+            p.start()  # warm: TensorFlow imports and MNIST loads before the first Train click
+        self._workers = [threading.Thread(target=self._work, args=(i,), name=f"trainer-{i}", daemon=True)
                          for i in range(self.max_concurrent)]
         for w in self._workers:
             w.start()
@@ -138,9 +145,11 @@ class JobQueue:
             self._cond.notify_all()
         for w in self._workers:
             w.join(timeout=10)
+        for p in self._processes:
+            p.close()
 
     # --- the workers -------------------------------------------------------------------------------
-    def _work(self) -> None:
+    def _work(self, index: int) -> None:
         while True:
             with self._cond:
                 while not self._queue and not self._closed:
@@ -149,9 +158,9 @@ class JobQueue:
                     return
                 job = self._jobs[self._queue.popleft()]
                 job.state = job.status = "running"
-            self._run(job)
+            self._run(job, self._runner or self._processes[index])
 
-    def _run(self, job: Job) -> None:
+    def _run(self, job: Job, runner: Runner) -> None:
         def on_event(event: dict) -> None:
             with self._cond:
                 kind = event["event"]
@@ -164,9 +173,6 @@ class JobQueue:
                 elif kind == "end":
                     job.status, job.reason = event["status"], event["reason"]
 
-        runner = self._runner
-        if runner is None:
-            from .runner import execute as runner  # imports TensorFlow, in the worker thread only
         try:
             runner(job.config, self.store, run_id=job.run_id, on_event=on_event, stop=job.stop,
                    data_path=self.data_path)

@@ -1,0 +1,109 @@
+"""Compare: every stored run in a table; select some to overlay their curves and see how they differ."""
+
+import streamlit as st
+
+from mnist_core import compare
+from mnist_core.store import STATUSES, StoreError
+from ui import charts, fmt, services
+
+st.title("Compare runs")
+store = services.store()
+warnings: list[str] = []
+runs = store.list(warnings)
+if warnings:
+    with st.expander(f"{len(warnings)} run folder(s) could not be read and are not listed"):
+        for w in warnings:
+            st.text(w)
+if not runs:
+    st.info("No runs yet. Train one on the Train page, or with `python -m mnist_core train`.")
+    st.stop()
+
+# --- the table ------------------------------------------------------------------------------------
+table = compare.runs_table(runs)
+c1, c2, c3 = st.columns([3, 3, 1])
+text = c1.text_input("Filter", placeholder="e.g. elu BN, adam, a tag...", max_chars=200)
+statuses = c2.multiselect("Status", STATUSES, default=[s for s in STATUSES if s in set(table["status"])])
+with_reference = c3.toggle("Reference runs", value=True, help="Runs shipped with the project (read-only).")
+view = compare.filter_table(table, text, statuses, with_reference).reset_index(drop=True)
+
+shown = view.assign(kind=view["reference"].map({True: "reference", False: "yours"}))
+picked = st.dataframe(
+    shown, key="runs", on_select="rerun", selection_mode="multi-row", hide_index=True, height=320,
+    column_order=["label", "kind", "status", "hidden", "activation", "batch_norm", "pca", "optimizer",
+                  "learning_rate", "batch_size", "epochs", "best_test_accuracy", "final_test_accuracy",
+                  "epochs_to_97", "seconds_to_97", "epochs_to_98", "seconds_to_98", "seconds_per_epoch",
+                  "params", "tags", "created"],
+    column_config={
+        "label": st.column_config.TextColumn("Run", width="medium"),
+        "kind": st.column_config.TextColumn("Kind", help="reference: shipped with the project"),
+        "batch_norm": st.column_config.CheckboxColumn("BN"),
+        "pca": "PCA", "learning_rate": st.column_config.NumberColumn("lr", format="%g"),
+        "batch_size": "Batch", "epochs": "Epochs",
+        "best_test_accuracy": st.column_config.NumberColumn("Best test", format="percent"),
+        "final_test_accuracy": st.column_config.NumberColumn("Final test", format="percent"),
+        "epochs_to_97": "Ep→97%", "seconds_to_97": st.column_config.NumberColumn("s→97%", format="%.1f"),
+        "epochs_to_98": "Ep→98%", "seconds_to_98": st.column_config.NumberColumn("s→98%", format="%.1f"),
+        "seconds_per_epoch": st.column_config.NumberColumn("s/epoch", format="%.2f"),
+        "params": st.column_config.NumberColumn("Params", format="localized"),
+        "created": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
+    })
+chosen_ids = view.iloc[picked.selection.rows]["run_id"].tolist()
+chosen = [r for r in runs if r.run_id in set(chosen_ids)]
+st.caption(f"{len(view)} of {len(runs)} runs shown. Tick rows to compare them; click a column header to sort.")
+
+if not chosen:
+    st.info("Select runs in the table to overlay their curves.")
+    st.stop()
+
+# --- the overlay ----------------------------------------------------------------------------------
+c1, c2, c3, c4, c5 = st.columns([2, 2, 2, 1, 1])
+x = c1.segmented_control("X axis", list(compare.X_AXES), format_func=compare.X_AXES.get, key="x_axis",
+                         default="epoch") or "epoch"
+y = c2.selectbox("Y axis", list(compare.Y_METRICS), format_func=compare.Y_METRICS.get, key="y_axis")
+smoothing = c3.slider("Smoothing", 0.0, 0.95, 0.0, 0.05, key="smoothing",
+                      help="TensorBoard's smoothing: a debiased exponential moving average.")
+log_y = c4.toggle("Log y", key="log_y")
+side = c5.toggle("Side by side", key="side_by_side")
+
+frame = compare.curves_frame(chosen, smoothing)
+chart_col, diff_col = st.columns([3, 2]) if not side else (st.container(), st.container())
+chart_col.altair_chart(charts.overlay(frame, x, y, log_y, side))
+with diff_col:
+    st.markdown("**Settings that differ**")
+    diff = compare.settings_diff(chosen)
+    if len(chosen) < 2:
+        st.caption("Select two or more runs to see how their settings differ.")
+    elif diff.empty:
+        st.caption("The selected runs have identical settings (different runs of the same config).")
+    else:
+        st.dataframe(diff)
+    st.download_button("Download curves (CSV)", compare.curves_csv(chosen), file_name="mnist-curves.csv",
+                       mime="text/csv", help="Every epoch of the selected runs, unsmoothed, with their settings.")
+
+# --- managing your runs --------------------------------------------------------------------------
+mine = [r for r in chosen if not r.reference]
+with st.expander(f"Rename, tag or delete ({len(mine)} of your runs selected)"):
+    if not mine:
+        st.caption("Reference runs are read-only; select runs of your own to change them.")
+    else:
+        target = st.selectbox("Run", mine, format_func=compare.run_label, key="manage_target")
+        with st.form("rename"):
+            name = st.text_input("Name", value=target.data.get("name") or "", max_chars=200)
+            tags = st.text_input("Tags (comma-separated)", value=", ".join(target.data.get("tags") or []),
+                                 max_chars=1000)
+            if st.form_submit_button("Save"):
+                try:
+                    store.rename(target.run_id, name)
+                    store.set_tags(target.run_id, tags)
+                    st.rerun()
+                except StoreError as e:
+                    st.error(str(e))
+        confirm = st.checkbox(f"Yes, delete the {len(mine)} selected run(s) of mine", key="confirm_delete")
+        if st.button("Delete", disabled=not confirm, type="secondary"):
+            for r in mine:
+                try:
+                    store.delete(r.run_id)
+                except StoreError as e:
+                    st.error(str(e))
+            st.session_state.pop("confirm_delete", None)
+            st.rerun()

@@ -1,0 +1,73 @@
+"""Train: choose a network in the sidebar, press Train, watch it learn."""
+
+import streamlit as st
+
+from mnist_core import data, estimate
+from mnist_core.data import DISPLAY_NAMES
+from ui import controls, fmt, live, notes, services
+
+
+@st.cache_data(show_spinner="Measuring how much variance each PCA component keeps...", max_entries=4)
+def variance_curve(dataset: str):
+    if services.dataset_state(dataset)[0] != "ready":
+        return None
+    return data.cumulative_variance(services.dataset(dataset))
+
+
+def _components(config) -> int:
+    """Input width with PCA: the count asked for, or the count that keeps the variance asked for."""
+    if config.pca:
+        return config.pca
+    curve = variance_curve(config.dataset)
+    return 154 if curve is None else int((curve < config.pca_variance).sum()) + 1
+
+
+st.title("Train a network")
+fashion = services.fashion_available()
+for warning in controls.load_from_link(fashion):
+    st.warning(warning)
+
+with st.sidebar:
+    config, problem = controls.render(fashion, variance_curve)
+
+following = st.query_params.get("run")
+controls.sync_link(config, following)
+
+dataset = config.dataset if config else "mnist"
+state, found = services.dataset_state(dataset)
+if state == "download":
+    st.info(f"{DISPLAY_NAMES[dataset]} is not on this machine yet. Keras can download it (needs internet).")
+    if st.button(f"Download {DISPLAY_NAMES[dataset]}"):
+        with st.spinner("Downloading..."):
+            failure = services.download(dataset)
+        if failure is None:
+            st.rerun()
+        state, found = "missing", failure
+    else:
+        st.markdown(notes.MISSING_DATA.format(env=data.ENV_VARS[dataset]))
+        st.stop()
+if state == "missing":
+    st.error(f"{DISPLAY_NAMES[dataset]} is not available: {found}")
+    st.markdown(notes.MISSING_DATA.format(env=data.ENV_VARS[dataset]))
+    st.stop()
+
+if problem:
+    st.error(problem)
+else:
+    inputs = config.input_size(_components(config)) if config.uses_pca else 784
+    shape = " → ".join([f"PCA {inputs}" if config.uses_pca else "784", *map(str, config.hidden), "10"])
+    guess = estimate.estimate(config, services.store().list(), inputs)
+    st.markdown(f"**{config.label}** · {shape} · **{config.param_count(inputs):,} parameters** · "
+                f"about **{fmt.secs(guess.total_seconds)}** ({fmt.secs(guess.seconds_per_epoch)} per epoch, "
+                f"{guess.basis})")
+
+left, right = st.columns([1, 3])
+if left.button("Train", type="primary", disabled=config is None, width="stretch"):
+    job = services.queue().submit(config)
+    following = job.run_id
+    controls.sync_link(config, following)
+right.caption("The link in your address bar restores these settings: copy it to share them.")
+
+if following:
+    live.show(following)
+live.queue_panel()

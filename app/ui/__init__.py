@@ -1,0 +1,1 @@
+"""Small helpers shared by the pages: services, controls generated from RunConfig, charts, notes."""

@@ -1,0 +1,68 @@
+"""Altair charts. Each function takes plain data and returns a chart; none touches Streamlit."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from mnist_core.compare import X_AXES, Y_METRICS
+
+PERCENT = ".1%"
+
+
+def live_accuracy(history: Sequence[dict], epochs: int) -> alt.Chart:
+    """Test and train accuracy per epoch, on an x axis already as long as the whole run."""
+    rows = [{"epoch": h["epoch"], "curve": curve, "accuracy": h[key]}
+            for h in history for curve, key in (("test", "test_accuracy"), ("train", "train_accuracy"))]
+    df = pd.DataFrame(rows, columns=["epoch", "curve", "accuracy"])
+    low = min([0.9, *df["accuracy"].tolist()]) if len(df) else 0.9
+    return alt.Chart(df).mark_line(point=True).encode(
+        x=alt.X("epoch:Q", title="Epoch", scale=alt.Scale(domain=[1, max(epochs, 2)]),
+                axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y("accuracy:Q", title="Accuracy", scale=alt.Scale(domain=[max(0.0, low - 0.01), 1.0]),
+                axis=alt.Axis(format=PERCENT)),
+        color=alt.Color("curve:N", title=None, scale=alt.Scale(domain=["test", "train"],
+                                                                range=["#1f77b4", "#ff7f0e"]),
+                        legend=alt.Legend(orient="bottom-right", labelExpr="datum.label + ' accuracy'")),
+        tooltip=[alt.Tooltip("epoch:Q", format="d"), "curve:N", alt.Tooltip("accuracy:Q", format=".2%")],
+    ).properties(height=340)
+
+
+def overlay(df: pd.DataFrame, x: str, y: str, log_y: bool = False, side_by_side: bool = False) -> alt.Chart:
+    """Runs overlaid (or one small chart each, on shared axes). Click a legend entry to highlight it."""
+    pick = alt.selection_point(fields=["run"], bind="legend")
+    is_acc = y.endswith("accuracy")
+    y_scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
+    base = alt.Chart(df).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
+        x=alt.X(f"{x}:Q", title=X_AXES[x]),
+        y=alt.Y(f"{y}:Q", title=Y_METRICS[y] + (" (log)" if log_y else ""), scale=y_scale,
+                axis=alt.Axis(format=PERCENT if is_acc else "")),
+        color=alt.Color("run:N", title="Run (click to highlight)", legend=alt.Legend(orient="bottom", columns=2,
+                                                                                   labelLimit=360)),
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
+        tooltip=[alt.Tooltip("run:N", title="Run"), alt.Tooltip("epoch:Q", format="d"),
+                 alt.Tooltip(f"{y}:Q", title=Y_METRICS[y], format=".2%" if is_acc else ".4f"),
+                 alt.Tooltip("train_seconds:Q", title="Training s", format=".1f"),
+                 alt.Tooltip("wall_seconds:Q", title="Wall s", format=".1f")],
+    ).add_params(pick)
+    if side_by_side:
+        return base.properties(width=260, height=190).facet(
+            facet=alt.Facet("run:N", title=None, header=alt.Header(labelLimit=260)), columns=3)
+    return base.properties(height=420)
+
+
+def variance_curve(cumulative: np.ndarray, components: int) -> alt.LayerChart:
+    """Cumulative explained variance against component count, with the chosen count marked."""
+    df = pd.DataFrame({"components": np.arange(1, len(cumulative) + 1), "variance": cumulative})
+    line = alt.Chart(df).mark_line().encode(
+        x=alt.X("components:Q", title="Components", scale=alt.Scale(type="log", domain=[1, len(cumulative)])),
+        y=alt.Y("variance:Q", title="Variance kept", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        tooltip=["components:Q", alt.Tooltip("variance:Q", format=".1%")])
+    mark = pd.DataFrame({"components": [components], "variance": [float(cumulative[components - 1])]})
+    rule = alt.Chart(mark).mark_rule(color="#d62728").encode(x="components:Q")
+    dot = alt.Chart(mark).mark_point(color="#d62728", filled=True, size=60).encode(
+        x="components:Q", y="variance:Q", tooltip=["components:Q", alt.Tooltip("variance:Q", format=".1%")])
+    return (line + rule + dot).properties(height=130)

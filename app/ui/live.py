@@ -1,0 +1,115 @@
+"""A run as it trains: status, progress inside the epoch, the growing chart, the final numbers.
+
+Drawn in a fragment that re-runs every half second while the run is active, so only this panel
+refreshes, and any browser tab following the same run id shows the same run.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mnist_core import curves
+from mnist_core.store import ACTIVE, StoreError, owner_alive
+
+from . import charts, fmt, services
+
+POLL_SECONDS = 0.5
+
+
+def _is_active(run_id: str) -> bool:
+    job = services.queue().get(run_id)
+    if job is not None:
+        return job.state != "done"
+    try:  # a run trained by another process (the CLI, a previous server) is followed via its run.json
+        run = services.store().get(run_id)
+    except StoreError:
+        return False
+    return run.status in ACTIVE and owner_alive(run.data.get("owner"))
+
+
+def show(run_id: str) -> None:
+    active = _is_active(run_id)
+    st.fragment(_panel, run_every=POLL_SECONDS if active else None)(run_id, active)
+
+
+def _panel(run_id: str, was_active: bool) -> None:
+    queue = services.queue()
+    job = queue.get(run_id)
+    try:
+        run = queue.store.get(run_id)
+    except StoreError as e:
+        st.info(f"{e} It may have been deleted.")
+        return
+    config = run.config
+    history = list(job.history) if job and job.state != "done" else run.history
+    status = job.status if job and job.state != "done" else run.status
+
+    st.subheader(fmt.plain(run.display_name))
+    if status == "queued":
+        place = queue.position(run_id)
+        st.info(f"Waiting in the queue: place {place} of {len(queue.active())}." if place else "Starting...")
+        if st.button("Cancel", key=f"cancel_{run_id}"):
+            queue.cancel(run_id)
+            st.rerun(scope="app")
+    elif status == "running":
+        p = job.progress if job else None
+        if p:
+            done = (p["epoch"] - 1 + p["step"] / p["steps"]) / p["epochs"]
+            st.progress(min(done, 1.0), text=(
+                f"Epoch {p['epoch']}/{p['epochs']} · step {p['step']}/{p['steps']} · "
+                f"{p['examples_per_second']:,.0f} examples/s · about {fmt.secs(p['eta_seconds'])} left"))
+        else:
+            st.progress(0.0, text="Preparing: loading data, fitting PCA, compiling the network...")
+        if st.button("Stop", key=f"stop_{run_id}", help="End the run now, keeping the finished epochs."):
+            queue.cancel(run_id)
+    else:
+        _final_status(run)
+
+    st.altair_chart(charts.live_accuracy(history, config.epochs))
+    if history:
+        ms = curves.milestones(history)
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric("Best test accuracy", fmt.pct(curves.best(history)),
+                  help=f"Last epoch: {fmt.pct(history[-1]['test_accuracy'])}")
+        c2.metric("Time per epoch", fmt.secs(curves.seconds_per_epoch(history)),
+                  help="Training steps only; evaluating the 10,000 test images is not counted.")
+        c3.metric("Reached 97%", fmt.milestone(ms["97"]), help="First epoch with test accuracy ≥ 97%, and "
+                  "the training seconds until then.")
+        c4.metric("Reached 98%", fmt.milestone(ms["98"]))
+    if was_active and not _is_active(run_id):
+        st.rerun(scope="app")  # the run ended: redraw the page once, without polling
+
+
+def _final_status(run) -> None:
+    reason = run.data.get("reason")
+    n = len(run.history)
+    text = {"finished": f"Finished {n} epochs.",
+            "stopped": f"Stopped after {n} finished epoch{'s' * (n != 1)}.",
+            "diverged": f"Diverged: {reason}.",
+            "interrupted": f"Interrupted: {reason}.",
+            "failed": f"Failed: {reason}"}.get(run.status, run.status)
+    (st.success if run.status == "finished" else st.warning if run.status != "failed" else st.error)(text)
+
+
+def queue_panel() -> None:
+    """Every job of this server (all browsers), so a class sees what is training and what waits."""
+    queue = services.queue()
+    active = queue.active()
+    st.fragment(_queue, run_every=1.0 if active else None)()
+
+
+def _queue() -> None:
+    queue = services.queue()
+    active = queue.active()
+    if not active:
+        st.caption(f"No training running. Up to {queue.max_concurrent} run at a time; more wait in a queue.")
+        return
+    lines = []
+    for job in active:
+        if job.state == "running":
+            p = job.progress
+            where = f"epoch {p['epoch']}/{p['epochs']}" if p else "preparing"
+            lines.append(f"- **training** · {job.config.label} · {where}")
+        else:
+            lines.append(f"- waiting #{queue.position(job.run_id)} · {job.config.label}")
+    st.markdown(f"**Queue on this server** ({queue.max_concurrent} at a time)\n" + "\n".join(lines))

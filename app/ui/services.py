@@ -1,0 +1,59 @@
+"""What every page shares, once per server process: the job queue (and its run store) and the
+datasets. TensorFlow is never imported here: training happens in the queue's worker processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from mnist_core import data, jobs
+from mnist_core.store import RunStore
+
+_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="loader")
+_datasets: dict[str, Future] = {}
+_lock = threading.Lock()
+
+
+def queue() -> jobs.JobQueue:
+    """The server's one queue; creating it starts the worker processes (TensorFlow warms up there)."""
+    return jobs.default_queue()
+
+
+def store() -> RunStore:
+    return queue().store
+
+
+def dataset_state(name: str) -> tuple[str, str | None]:
+    """("ready", where it is), ("download", None) when only Keras' download is left, or
+    ("missing", a one-sentence reason). Cheap: it looks for files without reading them."""
+    try:
+        found = data.find_source(name)
+    except data.DataError as e:
+        return "missing", str(e)
+    return ("ready", str(found)) if found else ("download", None)
+
+
+def dataset(name: str) -> data.Dataset:
+    """The dataset itself, loaded once per process in the background (numpy only)."""
+    with _lock:
+        if name not in _datasets or (_datasets[name].done() and _datasets[name].exception()):
+            _datasets[name] = _executor.submit(data.load, name)
+        fut = _datasets[name]
+    return fut.result()
+
+
+def download(name: str) -> str | None:
+    """Run Keras' download in a separate process (keeps Keras out of this one); None on success,
+    else the one-sentence reason."""
+    proc = subprocess.run([sys.executable, "-m", "mnist_core", "download", "--dataset", name],
+                          capture_output=True, text=True, timeout=600)
+    if proc.returncode == 0:
+        return None
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    return lines[-1].removeprefix("error: ") if lines else "the download failed"
+
+
+def fashion_available() -> bool:
+    return data.available("fashion_mnist")

@@ -1,0 +1,139 @@
+"""Tables and curves for comparing stored runs, as pandas DataFrames. No UI, no TensorFlow.
+
+The app's Compare page, the Study page and the CLI all read runs through these functions, so a
+number means the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import pandas as pd
+
+from . import curves
+from .config import FIELDS, RunConfig
+from .store import Run
+
+X_AXES = {"epoch": "Epoch", "train_seconds": "Training seconds", "wall_seconds": "Wall seconds"}
+Y_METRICS = {"test_accuracy": "Test accuracy", "test_loss": "Test loss",
+             "train_accuracy": "Train accuracy", "train_loss": "Train loss"}
+
+
+def run_label(run: Run) -> str:
+    """What a legend shows: the user's name if any, else the config label, with a short id suffix
+    so two runs of the same settings stay apart."""
+    return f"{run.display_name} · {run.run_id[-6:]}"
+
+
+def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
+    """One row per run, the columns the Compare page shows."""
+    rows = []
+    for r in runs:
+        d, c = r.data, r.data["config"]
+        ms = d.get("milestones") or {}
+        rows.append({
+            "run_id": r.run_id,
+            "label": r.display_name,
+            "status": r.status,
+            "reference": r.reference,
+            "hidden": "-".join(map(str, c["hidden"])),
+            "activation": c["activation"],
+            "batch_norm": c["batch_norm"],
+            "pca": _pca_text(c, d.get("pca")),
+            "optimizer": c["optimizer"],
+            "learning_rate": c["learning_rate"],
+            "batch_size": c["batch_size"],
+            "epochs": len(r.history),
+            "best_test_accuracy": d.get("best_test_accuracy"),
+            "final_test_accuracy": d.get("final_test_accuracy"),
+            "epochs_to_97": (ms.get("97") or {}).get("epoch"),
+            "seconds_to_97": (ms.get("97") or {}).get("train_seconds"),
+            "epochs_to_98": (ms.get("98") or {}).get("epoch"),
+            "seconds_to_98": (ms.get("98") or {}).get("train_seconds"),
+            "seconds_per_epoch": curves.seconds_per_epoch(r.history),
+            "params": d.get("param_count"),
+            "tags": ", ".join(d.get("tags") or []),
+            "group": d.get("group"),
+            "created": pd.to_datetime(d.get("created"), errors="coerce", utc=True),
+        })
+    return pd.DataFrame(rows, columns=list(_COLUMNS))
+
+
+_COLUMNS = ("run_id", "label", "status", "reference", "hidden", "activation", "batch_norm", "pca",
+            "optimizer", "learning_rate", "batch_size", "epochs", "best_test_accuracy",
+            "final_test_accuracy", "epochs_to_97", "seconds_to_97", "epochs_to_98", "seconds_to_98",
+            "seconds_per_epoch", "params", "tags", "group", "created")
+
+
+def _pca_text(config: dict, pca: dict | None) -> str:
+    if config.get("pca"):
+        return str(config["pca"])
+    if config.get("pca_variance"):
+        k = f" ({pca['components']})" if pca else ""
+        return f"{config['pca_variance'] * 100:g}%{k}"
+    return ""
+
+
+def filter_table(table: pd.DataFrame, text: str = "", statuses: Iterable[str] | None = None,
+                 include_reference: bool = True) -> pd.DataFrame:
+    """Rows whose label, tags or settings contain ``text`` (case-insensitive), of the given statuses."""
+    keep = pd.Series(True, index=table.index)
+    if text.strip():
+        hay = table[["label", "tags", "hidden", "activation", "optimizer", "run_id"]].astype(str).agg(" ".join, axis=1)
+        for word in text.lower().split():
+            keep &= hay.str.lower().str.contains(word, regex=False)
+    if statuses is not None:
+        keep &= table["status"].isin(list(statuses))
+    if not include_reference:
+        keep &= ~table["reference"]
+    return table[keep]
+
+
+def settings_diff(runs: Sequence[Run]) -> pd.DataFrame:
+    """The settings in which the runs differ: one row per setting, one column per run."""
+    if not runs:
+        return pd.DataFrame()
+    configs = [r.data["config"] for r in runs]
+    rows = {}
+    for f in FIELDS:
+        values = [_show(c.get(f.name)) for c in configs]
+        if len(set(values)) > 1:
+            rows[f.label] = values
+    columns = [run_label(r) for r in runs]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+
+
+def _show(value) -> str:
+    if isinstance(value, list):
+        return "-".join(map(str, value))
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def curves_frame(runs: Sequence[Run], smoothing: float = 0.0) -> pd.DataFrame:
+    """Long format: one row per (run, epoch) with every metric, smoothed per run if asked."""
+    frames = []
+    for r in runs:
+        if not r.history:
+            continue
+        df = pd.DataFrame(r.history, columns=list(curves.HISTORY_KEYS))
+        if smoothing:
+            for m in Y_METRICS:
+                df[m] = curves.smooth(df[m].tolist(), smoothing)
+        df.insert(0, "run", run_label(r))
+        df.insert(1, "run_id", r.run_id)
+        frames.append(df)
+    if not frames:
+        return pd.DataFrame(columns=["run", "run_id", *curves.HISTORY_KEYS])
+    return pd.concat(frames, ignore_index=True)
+
+
+def curves_csv(runs: Sequence[Run]) -> str:
+    """The selected runs' raw (unsmoothed) curves and their settings, as one CSV."""
+    df = curves_frame(runs)
+    settings = pd.DataFrame([{"run_id": r.run_id, "label": r.display_name,
+                              **RunConfig.from_dict(r.data["config"]).to_hparams()} for r in runs])
+    if not len(df):
+        return settings.to_csv(index=False)
+    return df.drop(columns=["run"]).merge(settings, on="run_id").to_csv(index=False)

@@ -1,0 +1,156 @@
+"""Training in a separate, long-lived process, driven with JSON lines over pipes.
+
+Why a process and not a thread of the web server? The server stays light and responsive (no
+TensorFlow in it, no fight for Python's GIL), a crash or a runaway run cannot take it down, and
+Streamlit resets Keras' global state after every script run when Keras is imported in its process,
+which would slow a training thread there tenfold.
+
+Protocol (one JSON object per line; plain data, never pickle):
+- parent -> worker: ``{"cmd": "train", "run_id", "config", "data_path"}`` and ``{"cmd": "stop"}``;
+- worker -> parent: ``{"event": "ready"}`` once TensorFlow is imported and MNIST loaded, then the
+  trainer's events for each job (see ``runner.execute``), the last being ``{"event": "end", ...}``.
+When its standard input closes (the server exited or was killed), the worker exits at once; a run it
+was training stays ``running`` with a dead owner, and the next start marks it ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from .store import ACTIVE, RunStore, StoreError, now_iso
+
+_EOF = object()
+
+
+class WorkerProcess:
+    """The parent's handle on one worker process; call it like ``runner.execute``."""
+
+    def __init__(self, store: RunStore):
+        self.store = store
+        self.proc: subprocess.Popen | None = None
+        self.lines: queue.Queue = queue.Queue()
+        self.ready = threading.Event()
+
+    def start(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            return
+        env = {**os.environ, "MNIST_RUNS_DIR": str(self.store.user_dir),
+               "MNIST_REFERENCE_RUNS": str(self.store.reference_dir or "")}
+        project = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [project, env.get("PYTHONPATH")]))
+        self.proc = subprocess.Popen([sys.executable, "-m", "mnist_core.worker"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, bufsize=1, env=env)
+        self.lines = queue.Queue()
+        self.ready.clear()
+        threading.Thread(target=self._read, args=(self.proc, self.lines), daemon=True,
+                         name=f"worker-{self.proc.pid}-reader").start()
+
+    def _read(self, proc: subprocess.Popen, lines: queue.Queue) -> None:
+        for line in proc.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue  # not ours: protocol lines are JSON
+            if event.get("event") == "ready":
+                self.ready.set()
+            else:
+                lines.put(event)
+        lines.put(_EOF)
+
+    def _send(self, message: dict) -> None:
+        try:
+            self.proc.stdin.write(json.dumps(message) + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            pass  # the reader will see the process end
+
+    def __call__(self, config, store, run_id, on_event, stop, data_path=None) -> None:
+        self.start()
+        self._send({"cmd": "train", "run_id": run_id, "config": config.to_dict(), "data_path": data_path})
+        stop_sent = False
+        while True:
+            if stop.is_set() and not stop_sent:
+                self._send({"cmd": "stop"})
+                stop_sent = True
+            try:
+                event = self.lines.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            if event is _EOF:
+                self._died(run_id, on_event)
+                return
+            on_event(event)
+            if event.get("event") == "end":
+                return
+
+    def _died(self, run_id: str, on_event) -> None:
+        code = self.proc.wait()
+        reason = f"the training process ended unexpectedly (exit code {code})"
+        try:
+            if self.store.get(run_id).status in ACTIVE:
+                self.store.update(run_id, status="failed", reason=reason, ended=now_iso())
+        except StoreError:
+            pass
+        self.proc = None
+        on_event({"event": "end", "run_id": run_id, "status": "failed", "reason": reason})
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.stdin.close()  # the worker exits when its input closes
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+# --- the worker process itself --------------------------------------------------------------------------
+def main() -> None:
+    # Protocol lines go to a private copy of stdout; anything a library prints goes to stderr.
+    out = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    lock = threading.Lock()
+
+    def emit(event: dict) -> None:
+        with lock:
+            out.write(json.dumps(event) + "\n")
+
+    from . import data
+    from .config import RunConfig
+    from .runner import execute  # imports TensorFlow: done once, before the first job
+
+    import mnist_core.train  # noqa: F401
+    try:
+        data.load("mnist")  # warm: the first run should not wait for it
+    except data.DataError:
+        pass  # reported by the run that needs it
+    emit({"event": "ready", "pid": os.getpid()})
+
+    store = RunStore()
+    stop = threading.Event()
+    job: threading.Thread | None = None
+    for line in sys.stdin:
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            continue
+        if msg.get("cmd") == "stop":
+            stop.set()
+        elif msg.get("cmd") == "train" and (job is None or not job.is_alive()):
+            stop.clear()
+            job = threading.Thread(target=execute, kwargs=dict(
+                config=RunConfig.from_dict(msg["config"]), store=store, run_id=msg["run_id"],
+                on_event=emit, stop=stop, data_path=msg.get("data_path")), daemon=True)
+            job.start()
+    # Standard input closed: the server is gone. Leave now; the run's last epoch is already stored.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
