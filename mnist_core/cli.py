@@ -12,7 +12,7 @@ import sys
 import threading
 
 from . import curves
-from .config import FIELDS, ConfigError, RunConfig, _coerce, _format, _parse
+from .config import FIELD_BY_NAME, FIELDS, ConfigError, RunConfig, _coerce, _format, _parse
 from .data import DISPLAY_NAMES, DataError
 from .store import RunStore, StoreError
 
@@ -71,6 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("runs", help="list stored runs", description="List stored runs, newest first.")
     r.add_argument("--json", action="store_true", help="print the records as JSON")
 
+    w = sub.add_parser("sweep", help="train a preset grid of runs, skipping settings already stored",
+                       description="Train a preset grid of runs one after the other. Settings already "
+                                   "finished in the store are skipped, so an interrupted sweep resumes.")
+    w.add_argument("--preset", choices=["notebook"], default="notebook",
+                   help="notebook: the study notebook's grid (default)")
+    w.add_argument("--epochs", type=_field_type(FIELD_BY_NAME["epochs"]), default=None,
+                   help="epochs per run (default: the preset's, 60 for notebook)")
+    w.add_argument("--data", help="dataset location, as for train")
+    w.add_argument("--no-model", action="store_true", help="do not save model.keras files (reference runs)")
+    w.add_argument("--tag", action="append", default=[], help="tag every run (repeatable)")
+
     d = sub.add_parser("download", help="fetch a dataset with Keras (needs internet)",
                        description="Find a dataset locally, or download it with Keras into ~/.keras/datasets.")
     d.add_argument("--dataset", choices=DISPLAY_NAMES, default="mnist")
@@ -87,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         store = RunStore(args.runs_dir)
         return {"train": cmd_train, "runs": cmd_runs, "evaluate": cmd_evaluate,
-                "download": cmd_download}[args.command](args, store)
+                "download": cmd_download, "sweep": cmd_sweep}[args.command](args, store)
     except (ConfigError, DataError, StoreError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -206,3 +217,29 @@ def cmd_download(args: argparse.Namespace, store: RunStore) -> int:
     print(f"{DISPLAY_NAMES[args.dataset]}: {len(ds.y_train):,} training and {len(ds.y_test):,} test images "
           f"from {ds.source}")
     return 0
+
+
+def cmd_sweep(args: argparse.Namespace, store: RunStore) -> int:
+    from . import sweep
+    from .data import find_source
+
+    epochs = args.epochs or sweep.NOTEBOOK_EPOCHS
+    todo, done = sweep.plan(args.preset, epochs, store)
+    find_source("mnist", args.data)
+    print(f"sweep {args.preset}: {len(todo) + len(done)} settings, {len(done)} already in {store.user_dir}, "
+          f"{len(todo)} to train ({epochs} epochs each)", flush=True)
+    store.mark_interrupted()
+    from .runner import execute  # imports TensorFlow
+
+    failed = 0
+    for i, config in enumerate(todo, 1):
+        def on_event(e, i=i, config=config):
+            if e["event"] == "epoch" and (e["epoch"] % 10 == 0 or e["epoch"] == config.epochs):
+                print(f"  [{i}/{len(todo)}] {config.label}: epoch {e['epoch']}/{config.epochs} "
+                      f"test acc {_pct(e['test_accuracy'])}, {e['train_seconds']:.1f} s", flush=True)
+        run = execute(config, store, run_id=store.create(config, tags=[args.preset, *args.tag]),
+                      on_event=on_event, data_path=args.data, save_model=not args.no_model)
+        failed += run.status != "finished"
+        print(f"[{i}/{len(todo)}] {config.label}: {run.status}, best {_pct(run.data.get('best_test_accuracy'))}",
+              flush=True)
+    return 1 if failed else 0

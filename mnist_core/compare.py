@@ -56,7 +56,11 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
             "group": d.get("group"),
             "created": pd.to_datetime(d.get("created"), errors="coerce", utc=True),
         })
-    return pd.DataFrame(rows, columns=list(_COLUMNS))
+    table = pd.DataFrame(rows, columns=list(_COLUMNS))
+    numeric = ["best_test_accuracy", "final_test_accuracy", "epochs_to_97", "seconds_to_97", "epochs_to_98",
+               "seconds_to_98", "seconds_per_epoch", "params"]
+    table[numeric] = table[numeric].astype("float64")  # None -> NaN: shown empty, sorted last
+    return table
 
 
 _COLUMNS = ("run_id", "label", "status", "reference", "hidden", "activation", "batch_norm", "pca",
@@ -96,14 +100,14 @@ def settings_diff(runs: Sequence[Run]) -> pd.DataFrame:
     configs = [r.data["config"] for r in runs]
     rows = {}
     for f in FIELDS:
-        values = [_show(c.get(f.name)) for c in configs]
+        values = [format_setting(c.get(f.name)) for c in configs]
         if len(set(values)) > 1:
             rows[f.label] = values
     columns = [run_label(r) for r in runs]
     return pd.DataFrame.from_dict(rows, orient="index", columns=columns)
 
 
-def _show(value) -> str:
+def format_setting(value) -> str:
     if isinstance(value, list):
         return "-".join(map(str, value))
     if isinstance(value, bool):
@@ -137,3 +141,32 @@ def curves_csv(runs: Sequence[Run]) -> str:
     if not len(df):
         return settings.to_csv(index=False)
     return df.drop(columns=["run"]).merge(settings, on="run_id").to_csv(index=False)
+
+
+def band_frame(selected: Sequence[Run], all_runs: Sequence[Run], metric: str, smoothing: float = 0.0) -> pd.DataFrame:
+    """Seed groups as one series each: per epoch the mean, min and max of ``metric`` over the group's
+    runs (and the mean of the time axes). A selected run in a group brings in the whole group; runs
+    without a group are series of their own (min = max = the value). Only epochs every member reached
+    are kept, so the band is not an artefact of a run that stopped early."""
+    series: dict[str, list[Run]] = {}
+    for r in selected:
+        group = r.data.get("group")
+        if group:
+            members = [m for m in all_runs if m.data.get("group") == group]
+            series[f"{r.data.get('label')} (×{len(members)} seeds)"] = members
+        else:
+            series[run_label(r)] = [r]
+    frames = []
+    for name, members in series.items():
+        df = curves_frame(members, smoothing)
+        if df.empty:
+            continue
+        reached = min(len(m.history) for m in members if m.history)
+        df = df[df["epoch"] <= reached]
+        agg = df.groupby("epoch").agg(mean=(metric, "mean"), lo=(metric, "min"), hi=(metric, "max"),
+                                      train_seconds=("train_seconds", "mean"),
+                                      wall_seconds=("wall_seconds", "mean"), n=(metric, "size")).reset_index()
+        agg.insert(0, "run", name)
+        frames.append(agg)
+    columns = ["run", "epoch", "mean", "lo", "hi", "train_seconds", "wall_seconds", "n"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)

@@ -21,6 +21,7 @@ import threading
 import time
 import zipfile
 import zlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -261,7 +262,8 @@ class PCAResult:
     pca: object = field(repr=False)  # the fitted sklearn PCA (for reconstructions)
 
 
-_pca_cache: dict[tuple[str, str, float], PCAResult] = {}
+PCA_CACHE_SIZE = 4  # fitted PCAs kept per process; each holds its projected training set in memory
+_pca_cache: "OrderedDict[tuple[str, str, float], PCAResult]" = OrderedDict()
 _pca_lock = threading.Lock()
 
 
@@ -281,6 +283,7 @@ def pca(data: Dataset, components: int = 0, variance: float = 0.0) -> PCAResult:
     with _pca_lock:
         hit = _pca_cache.get(key)
         if hit is not None:
+            _pca_cache.move_to_end(key)
             return PCAResult(**{**hit.__dict__, "cached": True})
         start = time.perf_counter()
         model = PCA(n_components=components or variance, random_state=0).fit(data.x_train)
@@ -292,6 +295,8 @@ def pca(data: Dataset, components: int = 0, variance: float = 0.0) -> PCAResult:
             explained_variance=float(model.explained_variance_ratio_.sum()),
             fit_seconds=fit_seconds, cached=False, pca=model)
         _pca_cache[key] = result
+        while len(_pca_cache) > PCA_CACHE_SIZE:
+            _pca_cache.popitem(last=False)
         return result
 
 

@@ -28,6 +28,24 @@ def summarize(y_true: np.ndarray, proba: np.ndarray) -> dict:
             "confusion": cm.tolist(), "per_class_accuracy": per_class.tolist(), "predictions": pred}
 
 
+MISCLASSIFIED_KEPT = 1000
+
+
+def analyse(y_true: np.ndarray, proba: np.ndarray) -> dict:
+    """What run.json keeps about the final model: enough for the details page without its weights.
+    Misclassified test images are kept as indices into the test set, most confident mistakes first."""
+    s = summarize(y_true, proba)
+    pred = s["predictions"]
+    wrong = np.flatnonzero(pred != y_true)
+    confidence = proba[wrong, pred[wrong]]
+    order = wrong[np.argsort(-confidence, kind="stable")][:MISCLASSIFIED_KEPT]
+    return {"accuracy": s["accuracy"], "confusion": s["confusion"],
+            "per_class_accuracy": s["per_class_accuracy"], "misclassified_total": int(len(wrong)),
+            "misclassified": [{"index": int(i), "true": int(y_true[i]), "pred": int(pred[i]),
+                               "confidence": round(float(proba[i, pred[i]]), 4),
+                               "top3": [int(c) for c in np.argsort(-proba[i])[:3]]} for i in order]}
+
+
 def evaluate_model(path: Path, ds: Dataset) -> dict:
     from .model import load_model
 

@@ -12,7 +12,6 @@ import os
 import threading
 from pathlib import Path
 
-from . import curves
 from .config import ConfigError, RunConfig
 from .data import DataError
 from .store import MODEL_FILE, Run, RunStore, StoreError, environment, now_iso, owner_token
@@ -46,7 +45,7 @@ def execute(config: RunConfig, store: RunStore, run_id: str | None = None, on_ev
                 store.update(run_id, param_count=event["param_count"], pca=event["pca"],
                              setup_seconds=event["setup_seconds"], source=event["source"])
             elif event["event"] == "epoch":
-                entry = {k: event[k] for k in curves.HISTORY_KEYS}
+                entry = {k: v for k, v in event.items() if k not in ("event", "run_id")}
                 store.append_epoch(run_id, entry)
                 writer.epoch(entry)
             if event["event"] != "end":  # ours is sent below, once the run is stored
@@ -57,7 +56,7 @@ def execute(config: RunConfig, store: RunStore, run_id: str | None = None, on_ev
         if save_model and result.model is not None and status in ("finished", "stopped"):
             _save_model(result, store.get(run_id).path)
         store.update(run_id, status=status, reason=reason, ended=now_iso(),
-                     compile_seconds=result.compile_seconds)
+                     compile_seconds=result.compile_seconds, analysis=result.analysis)
         stored = True
     except (ConfigError, DataError, StoreError) as e:
         reason = str(e)

@@ -22,6 +22,9 @@ def _import_quietly():
         import tensorflow as tf
 
         tf.config.list_logical_devices()  # device discovery logs the CUDA probe: do it now
+        # Every run builds a new model, hence new tf.functions to trace; TensorFlow's warning about
+        # "excessive retracing" assumes one long-lived model and would only confuse here.
+        tf.get_logger().setLevel("ERROR")
         return keras, tf
     finally:
         os.dup2(saved, 2)

@@ -26,6 +26,8 @@ import numpy as np
 from . import curves
 from . import data as data_mod
 from .config import RunConfig
+from .evaluate import analyse
+from .health import HealthProbe
 from .model import build_model, build_optimizer
 from .tf_env import keras, tf
 
@@ -47,6 +49,7 @@ class TrainResult:
     setup_seconds: float = 0.0  # data, PCA, model build
     compile_seconds: float = 0.0  # tracing and XLA compilation, before epoch 1
     param_count: int = 0
+    analysis: dict | None = None  # confusion matrix, per-class accuracy, misclassified test images
 
     @property
     def milestones(self) -> dict:
@@ -98,6 +101,9 @@ class _CompiledLoop:
         pred = tf.argmax(logits, axis=1, output_type=tf.int32)
         return self.loss_fn(self.y_test, logits), tf.reduce_mean(tf.cast(pred == self.y_test, tf.float32))
 
+    def test_probabilities(self) -> np.ndarray:
+        return tf.nn.softmax(self.model(self.x_test, training=False)).numpy()
+
 
 def train(config: RunConfig, on_event: EventFn | None = None, stop: threading.Event | None = None,
           dataset: data_mod.Dataset | None = None, data_path: str | None = None) -> TrainResult:
@@ -123,6 +129,7 @@ def train(config: RunConfig, on_event: EventFn | None = None, stop: threading.Ev
     model = build_model(config, x_train.shape[1])
     optimizer = build_optimizer(config)
     loop = _CompiledLoop(model, optimizer, x_train, y_train, x_test, ds.y_test, config.batch_size, steps)
+    probe = HealthProbe(model, len(config.hidden), config.batch_norm, x_train, y_train)
     result = TrainResult(config, "finished", model=model, pca=pca_info, pca_transform=pca_transform,
                          param_count=model.count_params())
     result.setup_seconds = time.perf_counter() - t0
@@ -176,13 +183,16 @@ def train(config: RunConfig, on_event: EventFn | None = None, stop: threading.Ev
                  "test_loss": float(test_loss),
                  "test_accuracy": float(test_acc),
                  "train_seconds": train_seconds,
-                 "wall_seconds": time.perf_counter() - wall_start}
+                 "wall_seconds": time.perf_counter() - wall_start,
+                 **probe()}
         if not math.isfinite(entry["test_loss"]):
             result.status = "diverged"
             result.reason = f"the test loss became {entry['test_loss']} after epoch {epoch}"
             break
         result.history.append(entry)
         emit({"event": "epoch", **entry})
+    if result.history and result.status != "diverged":
+        result.analysis = analyse(ds.y_test, loop.test_probabilities())
     emit({"event": "end", "status": result.status, "reason": result.reason})
     return result
 

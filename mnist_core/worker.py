@@ -9,6 +9,9 @@ Protocol (one JSON object per line; plain data, never pickle):
 - parent -> worker: ``{"cmd": "train", "run_id", "config", "data_path"}`` and ``{"cmd": "stop"}``;
 - worker -> parent: ``{"event": "ready"}`` once TensorFlow is imported and MNIST loaded, then the
   trainer's events for each job (see ``runner.execute``), the last being ``{"event": "end", ...}``.
+- tool requests, answered in order with one ``{"event": "reply", ...}`` each (or ``"error"``):
+  ``{"cmd": "predict", "run_id", "pixels": [784 floats]}`` -> ``"probabilities"``;
+  ``{"cmd": "lr_find", "config", "data_path"}`` -> the range test's ``rates``, ``losses``, ...
 When its standard input closes (the server exited or was killed), the worker exits at once; a run it
 was training stays ``running`` with a dead owner, and the next start marks it ``interrupted``.
 """
@@ -36,6 +39,7 @@ class WorkerProcess:
         self.proc: subprocess.Popen | None = None
         self.lines: queue.Queue = queue.Queue()
         self.ready = threading.Event()
+        self._request_lock = threading.Lock()
 
     def start(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -100,6 +104,20 @@ class WorkerProcess:
         self.proc = None
         on_event({"event": "end", "run_id": run_id, "status": "failed", "reason": reason})
 
+    def request(self, message: dict, timeout: float = 300.0) -> dict:
+        """Send a tool request and wait for its reply (tool workers only; one request at a time)."""
+        with self._request_lock:
+            self.start()
+            self._send(message)
+            try:
+                reply = self.lines.get(timeout=timeout)
+            except queue.Empty:
+                return {"event": "reply", "error": f"no answer within {timeout:.0f} s"}
+            if reply is _EOF:
+                self.proc = None
+                return {"event": "reply", "error": "the model process ended unexpectedly; try again"}
+            return reply
+
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.stdin.close()  # the worker exits when its input closes
@@ -142,6 +160,11 @@ def main() -> None:
             continue
         if msg.get("cmd") == "stop":
             stop.set()
+        elif msg.get("cmd") in TOOLS:
+            try:
+                emit({"event": "reply", **TOOLS[msg["cmd"]](msg, store)})
+            except Exception as e:  # noqa: BLE001 - a bad request must not end the worker
+                emit({"event": "reply", "error": _one_line(e)})
         elif msg.get("cmd") == "train" and (job is None or not job.is_alive()):
             stop.clear()
             job = threading.Thread(target=execute, kwargs=dict(
@@ -150,6 +173,47 @@ def main() -> None:
             job.start()
     # Standard input closed: the server is gone. Leave now; the run's last epoch is already stored.
     os._exit(0)
+
+
+def _one_line(e: Exception) -> str:
+    from .config import ConfigError
+    from .data import DataError
+
+    if isinstance(e, (ConfigError, DataError, StoreError)):
+        return str(e)
+    return f"{type(e).__name__}: {e}".splitlines()[0][:300]
+
+
+_models: dict = {}
+
+
+def _predict(msg: dict, store: RunStore) -> dict:
+    import numpy as np
+
+    from .evaluate import predict_proba
+    from .model import load_model
+
+    run = store.get(msg["run_id"])
+    if run.model_path is None:
+        raise StoreError(f"Run {run.run_id} has no saved model; pick a run trained in this app or the CLI.")
+    key = (str(run.model_path), run.model_path.stat().st_mtime_ns)
+    if key not in _models:
+        _models.clear()  # keep one model in memory
+        _models[key] = load_model(run.model_path)
+    pixels = np.asarray(msg["pixels"], dtype=np.float32).reshape(-1, 784)
+    return {"probabilities": predict_proba(_models[key], pixels)[0].tolist()}
+
+
+def _lr_find(msg: dict, store: RunStore) -> dict:
+    from . import data
+    from .config import RunConfig
+    from .lr_find import lr_range_test
+
+    config = RunConfig.from_dict(msg["config"])
+    return lr_range_test(config, data.load(config.dataset, msg.get("data_path")))
+
+
+TOOLS = {"predict": _predict, "lr_find": _lr_find}
 
 
 if __name__ == "__main__":

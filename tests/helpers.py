@@ -36,3 +36,44 @@ def write_idx_folder(folder: Path, arrays: dict[str, np.ndarray], gz: bool = Tru
     for key, name in names.items():
         write_idx(folder / name, arrays[key], gz)
     return folder
+
+
+class FakeTrainer:
+    """Stands in for training where learning is not the point (the job queue, the pages): writes
+    made-up epochs to the store at once, as the real runner does, and reports the same events."""
+
+    def __init__(self, accuracy_step: float = 0.02):
+        self.configs = []
+        self.accuracy_step = accuracy_step
+
+    def __call__(self, config, store, run_id, on_event, stop, data_path=None):
+        self.configs.append(config)
+        store.update(run_id, status="running")
+        on_event({"event": "setup", "run_id": run_id, "param_count": config.param_count(config.pca or 154),
+                  "steps_per_epoch": config.train_examples // config.batch_size, "pca": None,
+                  "setup_seconds": 0.0, "source": "fake"})
+        for epoch in range(1, config.epochs + 1):
+            if stop.is_set():
+                store.update(run_id, status="stopped", reason="stopped")
+                on_event({"event": "end", "run_id": run_id, "status": "stopped", "reason": "stopped"})
+                return
+            acc = min(0.999, 0.9 + self.accuracy_step * epoch)
+            entry = {"epoch": epoch, "train_loss": 1 / epoch, "train_accuracy": acc - 0.01,
+                     "test_loss": 1.1 / epoch, "test_accuracy": acc, "train_seconds": 0.5 * epoch,
+                     "wall_seconds": 0.6 * epoch}
+            store.append_epoch(run_id, entry)
+            on_event({"event": "epoch", "run_id": run_id, **entry})
+        store.update(run_id, status="finished")
+        on_event({"event": "end", "run_id": run_id, "status": "finished", "reason": None})
+
+
+def stored_run(store, config, accuracies, status="finished", name=None, tags=None, seconds_per_epoch=0.5):
+    """A run written straight into the store, with the given test accuracy per epoch."""
+    run_id = store.create(config, name=name, tags=tags)
+    for epoch, acc in enumerate(accuracies, 1):
+        store.append_epoch(run_id, {"epoch": epoch, "train_loss": 1 - acc, "train_accuracy": acc,
+                                    "test_loss": 1.2 - acc, "test_accuracy": acc,
+                                    "train_seconds": seconds_per_epoch * epoch,
+                                    "wall_seconds": (seconds_per_epoch + 0.05) * epoch})
+    store.update(run_id, status=status)
+    return store.get(run_id)

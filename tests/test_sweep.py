@@ -1,0 +1,44 @@
+import os
+import subprocess
+import sys
+
+from mnist_core import sweep
+from mnist_core.store import RunStore
+from tests.helpers import stored_run
+
+
+def test_the_notebook_grid():
+    grid = sweep.notebook(60)
+    labels = [c.label for c in grid]
+    assert len(grid) == 14 and len(set(labels)) == 14 and all(c.epochs == 60 for c in grid)
+    for expected in ("1568-500 relu sgd", "500-150 relu sgd", "300-100 relu sgd", "100-30 relu sgd",
+                     "300-100 relu pca154 sgd", "1568-500 relu pca154 sgd", "300-100 elu sgd",
+                     "300-100 relu BN sgd", "300-100 elu BN sgd", "300-100 relu nesterov", "300-100 relu adam"):
+        assert expected in labels
+    assert all((c.learning_rate, c.batch_size) == (0.01, 70) for c in grid)
+
+
+def test_finished_settings_are_skipped_and_others_are_not(tmp_path):
+    store = RunStore(tmp_path)
+    grid = sweep.notebook(2)
+    stored_run(store, grid[0], [0.9, 0.95])  # finished
+    stored_run(store, grid[1], [0.9], status="stopped")  # stopped: trained again
+    stored_run(store, grid[2].replace(epochs=3), [0.9, 0.95, 0.96])  # other epoch count: trained again
+    todo, done = sweep.plan("notebook", 2, store)
+    assert done == [grid[0]] and todo == grid[1:]
+
+
+def test_sweep_cli_resumes(tmp_path, mnist_path):
+    store = RunStore(tmp_path)
+    grid = sweep.notebook(1)
+    for c in grid:
+        if c.hidden != (100, 30):
+            stored_run(store, c, [0.9])
+    proc = subprocess.run([sys.executable, "-m", "mnist_core", "--runs-dir", str(tmp_path), "sweep",
+                           "--epochs", "1", "--no-model"], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "MNIST_DATA": str(mnist_path)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "14 settings, 13 already in" in proc.stdout and "1 to train" in proc.stdout
+    trained = [r for r in store.list() if r.config.hidden == (100, 30)]
+    assert len(trained) == 1 and trained[0].status == "finished" and trained[0].model_path is None
+    assert trained[0].data["tags"] == ["notebook"]
