@@ -10,5 +10,9 @@ st.set_page_config(page_title="MNIST explorer", page_icon=":material/draw:", lay
 page = st.navigation([
     st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True),
     st.Page("pages/compare.py", title="Compare", icon=":material/stacked_line_chart:", url_path="compare"),
+    st.Page("pages/details.py", title="Run details", icon=":material/troubleshoot:", url_path="details"),
+    st.Page("pages/try_model.py", title="Try a model", icon=":material/draw:", url_path="try"),
+    st.Page("pages/pca.py", title="PCA explorer", icon=":material/compress:", url_path="pca"),
+    st.Page("pages/study.py", title="Study", icon=":material/school:", url_path="study"),
 ])
 page.run()

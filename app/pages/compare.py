@@ -20,15 +20,19 @@ if not runs:
 
 # --- the table ------------------------------------------------------------------------------------
 table = compare.runs_table(runs)
-c1, c2, c3 = st.columns([3, 3, 1])
+c1, c2, c3 = st.columns([3, 3, 2])
 text = c1.text_input("Filter", placeholder="e.g. elu BN, adam, a tag...", max_chars=200)
 statuses = c2.multiselect("Status", STATUSES, default=[s for s in STATUSES if s in set(table["status"])])
 with_reference = c3.toggle("Reference runs", value=True, help="Runs shipped with the project (read-only).")
 view = compare.filter_table(table, text, statuses, with_reference).reset_index(drop=True)
 
 shown = view.assign(kind=view["reference"].map({True: "reference", False: "yours"}))
+# The selection lives in the URL too (?runs=id,id), so a comparison can be shared as a link.
+linked = [r for r in st.query_params.get("runs", "").split(",") if r]
+default_rows = [i for i, run_id in enumerate(view["run_id"]) if run_id in linked]
 picked = st.dataframe(
     shown, key="runs", on_select="rerun", selection_mode="multi-row", hide_index=True, height=320,
+    selection_default={"selection": {"rows": default_rows}},
     column_order=["label", "kind", "status", "hidden", "activation", "batch_norm", "pca", "optimizer",
                   "learning_rate", "batch_size", "epochs", "best_test_accuracy", "final_test_accuracy",
                   "epochs_to_97", "seconds_to_97", "epochs_to_98", "seconds_to_98", "seconds_per_epoch",
@@ -36,6 +40,8 @@ picked = st.dataframe(
     column_config={
         "label": st.column_config.TextColumn("Run", width="medium"),
         "kind": st.column_config.TextColumn("Kind", help="reference: shipped with the project"),
+        "status": "Status", "hidden": "Hidden", "activation": "Activation", "optimizer": "Optimizer",
+        "tags": "Tags",
         "batch_norm": st.column_config.CheckboxColumn("BN"),
         "pca": "PCA", "learning_rate": st.column_config.NumberColumn("lr", format="%g"),
         "batch_size": "Batch", "epochs": "Epochs",
@@ -49,6 +55,11 @@ picked = st.dataframe(
     })
 chosen_ids = view.iloc[picked.selection.rows]["run_id"].tolist()
 chosen = [r for r in runs if r.run_id in set(chosen_ids)]
+if chosen_ids != linked:
+    if chosen_ids:
+        st.query_params["runs"] = ",".join(chosen_ids)
+    else:
+        st.query_params.pop("runs", None)
 st.caption(f"{len(view)} of {len(runs)} runs shown. Tick rows to compare them; click a column header to sort.")
 
 if not chosen:
@@ -56,7 +67,7 @@ if not chosen:
     st.stop()
 
 # --- the overlay ----------------------------------------------------------------------------------
-c1, c2, c3, c4, c5 = st.columns([2, 2, 2, 1, 1])
+c1, c2, c3, c4, c5, c6 = st.columns([3, 2, 2, 1, 1, 1])
 x = c1.segmented_control("X axis", list(compare.X_AXES), format_func=compare.X_AXES.get, key="x_axis",
                          default="epoch") or "epoch"
 y = c2.selectbox("Y axis", list(compare.Y_METRICS), format_func=compare.Y_METRICS.get, key="y_axis")
@@ -64,10 +75,14 @@ smoothing = c3.slider("Smoothing", 0.0, 0.95, 0.0, 0.05, key="smoothing",
                       help="TensorBoard's smoothing: a debiased exponential moving average.")
 log_y = c4.toggle("Log y", key="log_y")
 side = c5.toggle("Side by side", key="side_by_side")
+groups = c6.toggle("Seed groups", key="groups", help="Show runs trained with 'Repeat with seeds' as their mean "
+                   "with a min-max band, so a difference smaller than the seed noise shows as such.")
 
-frame = compare.curves_frame(chosen, smoothing)
 chart_col, diff_col = st.columns([3, 2]) if not side else (st.container(), st.container())
-chart_col.altair_chart(charts.overlay(frame, x, y, log_y, side))
+if groups:
+    chart_col.altair_chart(charts.band(compare.band_frame(chosen, runs, y, smoothing), x, y, log_y))
+else:
+    chart_col.altair_chart(charts.overlay(compare.curves_frame(chosen, smoothing), x, y, log_y, side))
 with diff_col:
     st.markdown("**Settings that differ**")
     diff = compare.settings_diff(chosen)
@@ -76,7 +91,10 @@ with diff_col:
     elif diff.empty:
         st.caption("The selected runs have identical settings (different runs of the same config).")
     else:
-        st.dataframe(diff)
+        st.table(diff)
+    for r in chosen[:6]:
+        st.page_link("pages/details.py", label=f"Details: {fmt.plain(r.display_name)}", icon=":material/troubleshoot:",
+                     query_params={"run": r.run_id})
     st.download_button("Download curves (CSV)", compare.curves_csv(chosen), file_name="mnist-curves.csv",
                        mime="text/csv", help="Every epoch of the selected runs, unsmoothed, with their settings.")
 

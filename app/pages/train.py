@@ -1,10 +1,13 @@
 """Train: choose a network in the sidebar, press Train, watch it learn."""
 
+import time
+
 import streamlit as st
 
 from mnist_core import data, estimate
+from mnist_core.config import FIELD_BY_NAME
 from mnist_core.data import DISPLAY_NAMES
-from ui import controls, fmt, live, notes, services
+from ui import controls, fmt, live, lr_finder, notes, services
 
 
 @st.cache_data(show_spinner="Measuring how much variance each PCA component keeps...", max_entries=4)
@@ -12,6 +15,16 @@ def variance_curve(dataset: str):
     if services.dataset_state(dataset)[0] != "ready":
         return None
     return data.cumulative_variance(services.dataset(dataset))
+
+
+def queue_runs(config, repeat: int):
+    """One run, or a group of runs differing only in their seed."""
+    if repeat == 1:
+        return [services.queue().submit(config)]
+    group = f"{config.settings_hash()}-{time.strftime('%Y%m%d-%H%M%S')}"
+    seeds = [config.seed + i for i in range(repeat) if config.seed + i <= FIELD_BY_NAME["seed"].hi]
+    return [services.queue().submit(config.replace(seed=s), group=group,
+                                    tags=[f"x{repeat} seeds"]) for s in seeds]
 
 
 def _components(config) -> int:
@@ -61,12 +74,17 @@ else:
                 f"about **{fmt.secs(guess.total_seconds)}** ({fmt.secs(guess.seconds_per_epoch)} per epoch, "
                 f"{guess.basis})")
 
-left, right = st.columns([1, 3])
+left, middle, right = st.columns([1, 1, 2], vertical_alignment="bottom")
+repeat = middle.number_input("Repeat with seeds", 1, 10, 1, key="repeat",
+                             help="Train the same settings with this many seeds (seed, seed+1, ...) as one group; "
+                                  "Compare can then show the group's mean and spread.")
 if left.button("Train", type="primary", disabled=config is None, width="stretch"):
-    job = services.queue().submit(config)
-    following = job.run_id
+    jobs = queue_runs(config, int(repeat))
+    following = jobs[0].run_id
     controls.sync_link(config, following)
 right.caption("The link in your address bar restores these settings: copy it to share them.")
+if config is not None:
+    lr_finder.panel(config)
 
 if following:
     live.show(following)

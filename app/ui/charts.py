@@ -66,3 +66,82 @@ def variance_curve(cumulative: np.ndarray, components: int) -> alt.LayerChart:
     dot = alt.Chart(mark).mark_point(color="#d62728", filled=True, size=60).encode(
         x="components:Q", y="variance:Q", tooltip=["components:Q", alt.Tooltip("variance:Q", format=".1%")])
     return (line + rule + dot).properties(height=130)
+
+
+def run_curves(history: Sequence[dict], metric: str) -> alt.Chart:
+    """One run's train and test curve of "accuracy" or "loss", per epoch."""
+    rows = [{"epoch": h["epoch"], "curve": split, "value": h[f"{split}_{metric}"]}
+            for h in history for split in ("test", "train")]
+    acc = metric == "accuracy"
+    return alt.Chart(pd.DataFrame(rows)).mark_line(point=True).encode(
+        x=alt.X("epoch:Q", title="Epoch", axis=alt.Axis(format="d", tickMinStep=1)),
+        y=alt.Y("value:Q", title=metric.capitalize(), scale=alt.Scale(zero=False),
+                axis=alt.Axis(format=PERCENT if acc else "")),
+        color=alt.Color("curve:N", title=None, legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("epoch:Q", format="d"), "curve:N",
+                 alt.Tooltip("value:Q", title=metric, format=".2%" if acc else ".4f")],
+    ).properties(height=260)
+
+
+def confusion(matrix: Sequence[Sequence[int]]) -> alt.LayerChart:
+    """Counts of (true digit, predicted digit); the diagonal is what the model got right."""
+    df = pd.DataFrame([{"true": i, "predicted": j, "count": int(v), "share": v / max(1, sum(row))}
+                       for i, row in enumerate(matrix) for j, v in enumerate(row)])
+    off = df[df["true"] != df["predicted"]]
+    base = alt.Chart(df).encode(x=alt.X("predicted:O", title="Predicted"), y=alt.Y("true:O", title="True digit"))
+    cells = base.mark_rect().encode(
+        color=alt.condition("datum.true == datum.predicted", alt.value("#d9e8f5"),
+                            alt.Color("count:Q", scale=alt.Scale(scheme="oranges", domain=[0, max(1, off["count"].max())]),
+                                      legend=alt.Legend(title="Mistakes"))),
+        tooltip=["true:O", "predicted:O", "count:Q", alt.Tooltip("share:Q", format=".1%", title="of this digit")])
+    text = base.mark_text(fontSize=11).encode(text="count:Q")
+    return (cells + text).properties(height=330)
+
+
+def per_class(accuracy: Sequence[float]) -> alt.Chart:
+    df = pd.DataFrame({"digit": list(range(len(accuracy))), "accuracy": accuracy})
+    return alt.Chart(df).mark_bar().encode(
+        x=alt.X("digit:O", title="Digit"),
+        y=alt.Y("accuracy:Q", title="Test accuracy", scale=alt.Scale(domain=[max(0, min(accuracy) - 0.05), 1]),
+                axis=alt.Axis(format="%")),
+        tooltip=["digit:O", alt.Tooltip("accuracy:Q", format=".2%")]).properties(height=330)
+
+
+def layer_health(history: Sequence[dict], key: str, title: str, log: bool = False) -> alt.Chart:
+    """Per-layer values stored in each epoch's history (``dead_units`` or ``grad_norm``)."""
+    rows = []
+    for h in history:
+        values = h.get(key) or []
+        for i, v in enumerate(values):
+            name = "output" if key == "grad_norm" and i == len(values) - 1 else f"hidden {i + 1}"
+            rows.append({"epoch": h["epoch"], "layer": name, "value": v})
+    df = pd.DataFrame(rows, columns=["epoch", "layer", "value"])
+    return alt.Chart(df).mark_line(point=True).encode(
+        x=alt.X("epoch:Q", title="Epoch", axis=alt.Axis(format="d", tickMinStep=1)),
+        y=alt.Y("value:Q", title=title, scale=alt.Scale(type="log") if log else alt.Scale(),
+                axis=alt.Axis(format="" if log else "%")),
+        color=alt.Color("layer:N", title="Layer", legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("epoch:Q", format="d"), "layer:N", alt.Tooltip("value:Q", format=".4g")],
+    ).properties(height=260)
+
+
+def band(df: pd.DataFrame, x: str, y: str, log_y: bool = False) -> alt.LayerChart:
+    """Each series' mean as a line and its min-max over seeds as a shaded band."""
+    is_acc = y.endswith("accuracy")
+    pick = alt.selection_point(fields=["run"], bind="legend")
+    scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
+    base = alt.Chart(df).encode(x=alt.X(f"{x}:Q", title=X_AXES[x]),
+                                color=alt.Color("run:N", title="Run or seed group (click to highlight)",
+                                                legend=alt.Legend(orient="bottom", columns=2, labelLimit=360)))
+    area = base.mark_area(opacity=0.18).encode(y=alt.Y("lo:Q", scale=scale), y2="hi:Q",
+                                               opacity=alt.condition(pick, alt.value(0.22), alt.value(0.03)))
+    line = base.mark_line(point=alt.OverlayMarkDef(size=18)).encode(
+        y=alt.Y("mean:Q", title=Y_METRICS[y] + " (mean, min-max band)", scale=scale,
+                axis=alt.Axis(format=PERCENT if is_acc else "")),
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
+        tooltip=[alt.Tooltip("run:N", title="Run"), alt.Tooltip("epoch:Q", format="d"),
+                 alt.Tooltip("mean:Q", format=".2%" if is_acc else ".4f"),
+                 alt.Tooltip("lo:Q", title="min", format=".2%" if is_acc else ".4f"),
+                 alt.Tooltip("hi:Q", title="max", format=".2%" if is_acc else ".4f"), alt.Tooltip("n:Q", title="seeds")],
+    ).add_params(pick)
+    return (area + line).properties(height=420)

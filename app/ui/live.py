@@ -64,6 +64,8 @@ def _panel(run_id: str, was_active: bool) -> None:
             queue.cancel(run_id)
     else:
         _final_status(run)
+        st.page_link("pages/details.py", label="Open the run's details: mistakes, confusion matrix, layer health",
+                     icon=":material/troubleshoot:", query_params={"run": run_id})
 
     st.altair_chart(charts.live_accuracy(history, config.epochs))
     if history:
@@ -83,7 +85,7 @@ def _panel(run_id: str, was_active: bool) -> None:
 def _final_status(run) -> None:
     reason = run.data.get("reason")
     n = len(run.history)
-    text = {"finished": f"Finished {n} epochs.",
+    text = {"finished": f"Finished {n} epoch{'s' * (n != 1)}.",
             "stopped": f"Stopped after {n} finished epoch{'s' * (n != 1)}.",
             "diverged": f"Diverged: {reason}.",
             "interrupted": f"Interrupted: {reason}.",

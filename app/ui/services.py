@@ -57,3 +57,24 @@ def download(name: str) -> str | None:
 
 def fashion_available() -> bool:
     return data.available("fashion_mnist")
+
+
+_tools = None
+
+
+def tools():
+    """A worker process for quick model work (predictions, the learning-rate finder), started on first
+    use, so this process never imports TensorFlow."""
+    global _tools
+    with _lock:
+        if _tools is None:
+            from mnist_core.worker import WorkerProcess
+
+            _tools = WorkerProcess(store())
+            _tools.start()
+        return _tools
+
+
+def tool(message: dict, timeout: float = 300.0) -> dict:
+    """Ask the tool worker; returns its reply (with "error", one sentence, if it failed)."""
+    return tools().request(message, timeout)

@@ -1,0 +1,120 @@
+"""Run details: one run inside out. Curves, settings, where it goes wrong, and how its layers fare."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from mnist_core import compare, curves
+from mnist_core.config import FIELDS
+from mnist_core.data import DISPLAY_NAMES
+from mnist_core.store import PROJECT_DIR, StoreError
+from ui import charts, fmt, services
+
+GALLERY = 40  # misclassified images shown at once
+
+st.title("Run details")
+store = services.store()
+runs = store.list()
+if not runs:
+    st.info("No runs yet. Train one on the Train page.")
+    st.stop()
+
+# --- which run ----------------------------------------------------------------------------------------
+by_id = {r.run_id: r for r in runs}
+wanted = st.query_params.get("run")
+if wanted and wanted not in by_id:
+    try:
+        store.get(wanted)
+    except StoreError as e:
+        st.warning(f"{e} Showing the newest run instead.")
+    wanted = None
+run_id = st.selectbox("Run", list(by_id), index=list(by_id).index(wanted or runs[0].run_id),
+                      format_func=lambda i: compare.run_label(by_id[i]), key="details_run")
+if st.query_params.get("run") != run_id:
+    st.query_params["run"] = run_id
+run = by_id[run_id]
+d, config, history = run.data, run.config, run.history
+
+st.subheader(fmt.plain(run.display_name))
+st.caption(f"{config.label} · {run.status} · created {str(d.get('created', ''))[:19].replace('T', ' ')} · "
+           f"{'reference run, shipped with the project' if run.reference else 'your run'}")
+if d.get("reason"):
+    st.warning(f"{run.status.capitalize()}: {d['reason']}")
+if not history:
+    st.info("This run has no finished epoch yet.")
+    st.stop()
+
+ms = curves.milestones(history)
+c1, c2, c3, c4, c5 = st.columns(5)
+c1.metric("Best test accuracy", fmt.pct(curves.best(history)))
+c2.metric("Time per epoch", fmt.secs(curves.seconds_per_epoch(history)))
+c3.metric("Reached 97%", fmt.milestone(ms["97"]))
+c4.metric("Reached 98%", fmt.milestone(ms["98"]))
+c5.metric("Parameters", f"{d['param_count']:,}" if d.get("param_count") else "—")
+
+left, right = st.columns(2)
+left.altair_chart(charts.run_curves(history, "accuracy"), key="acc")
+right.altair_chart(charts.run_curves(history, "loss"), key="loss")
+
+# --- settings and where it ran ----------------------------------------------------------------------------
+with st.expander("Settings, timings and machine", expanded=False):
+    settings = pd.DataFrame({"value": [compare.format_setting(d["config"][f.name]) for f in FIELDS]},
+                            index=[f.label for f in FIELDS])
+    st.table(settings)
+    pca = d.get("pca")
+    env = d.get("environment") or {}
+    facts = [f"Setup (data, PCA, model): {fmt.secs(d.get('setup_seconds'))}; compiling: "
+             f"{fmt.secs(d.get('compile_seconds'))}."]
+    if pca:
+        facts.append(f"PCA: {pca['components']} components keep {pca['explained_variance']:.1%} of the variance; "
+                     f"fitting took {fmt.secs(pca['fit_seconds'])}{' (reused from an earlier run)' if pca.get('cached') else ''}.")
+    facts.append(f"Machine: {env.get('cpu_count', '?')} CPUs, {env.get('machine', '?')}, Python {env.get('python', '?')}, "
+                 f"TensorFlow {env.get('tensorflow', '?')}, Keras {env.get('keras', '?')}.")
+    st.markdown("\n".join(f"- {fmt.plain(f)}" for f in facts))
+    where = run.path.relative_to(PROJECT_DIR) if run.path.is_relative_to(PROJECT_DIR) else run.path
+    st.markdown("Open it in TensorBoard (scalars and hparams):")
+    st.code(f"tensorboard --logdir {where}", language="bash")
+
+# --- where the final model goes wrong --------------------------------------------------------------------
+analysis = d.get("analysis")
+st.header("Where it goes wrong", divider="gray")
+if not analysis:
+    st.info("This run has no final evaluation stored (it diverged, failed, or predates the feature).")
+else:
+    left, right = st.columns(2)
+    left.markdown("**Confusion matrix** (rows: true digit; columns: what the model said)")
+    left.altair_chart(charts.confusion(analysis["confusion"]), key="confusion")
+    right.markdown("**Accuracy per digit**")
+    right.altair_chart(charts.per_class(analysis["per_class_accuracy"]), key="per_class")
+
+    total = analysis["misclassified_total"]
+    st.markdown(f"**Misclassified test images**: {total:,} of 10,000, most confident mistakes first.")
+    digit = st.segmented_control("True digit", ["all", *range(10)], default="all", key="gallery_digit")
+    wrong = [m for m in analysis["misclassified"] if digit in (None, "all") or m["true"] == digit]
+    if not wrong:
+        st.caption("No mistakes stored for this digit.")
+    else:
+        state, _ = services.dataset_state(config.dataset)
+        if state != "ready":
+            st.info(f"{DISPLAY_NAMES[config.dataset]} is not available here, so the images cannot be shown.")
+        else:
+            x_test = services.dataset(config.dataset).x_test
+            shown = wrong[:GALLERY]
+            images = [(x_test[m["index"]].reshape(28, 28) * 255).astype(np.uint8) for m in shown]
+            captions = [f"{m['true']} → {m['pred']} ({m['confidence']:.0%})" for m in shown]
+            st.image(images, caption=captions, width=84)
+            st.caption(f"Showing {len(shown)} of {len(wrong)} stored; captions read true → predicted (confidence).")
+
+# --- layer health -----------------------------------------------------------------------------------------
+st.header("Layer health", divider="gray")
+if not any("dead_units" in h for h in history):
+    st.info("This run has no layer health stored.")
+else:
+    st.markdown(
+        "Measured after each epoch on 1,000 fixed training images. **Units that never activate**: the share "
+        "of each hidden layer's units whose input is negative for every image (a dead ReLU stays dead: the "
+        "notebook's reason to try ELU). **Gradient norm**: how strongly the loss pulls on each layer's weights; "
+        "if it shrinks towards the input, the first layers learn slowly (the notebook's reason for batch norm).")
+    left, right = st.columns(2)
+    left.altair_chart(charts.layer_health(history, "dead_units", "Units that never activate"), key="dead")
+    right.altair_chart(charts.layer_health(history, "grad_norm", "Gradient norm (log)", log=True), key="grad")

@@ -1,0 +1,34 @@
+"""AppTest fixtures: the pages run in this process against a temporary store and a fake trainer."""
+
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mnist_core import jobs
+from mnist_core.jobs import JobQueue
+from mnist_core.store import RunStore
+from tests.helpers import FakeTrainer
+
+APP = Path(__file__).resolve().parents[2] / "app"
+sys.path.insert(0, str(APP))  # what `streamlit run app/main.py` does for the pages' `from ui import ...`
+
+
+@pytest.fixture
+def queue(tmp_path, mnist_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DATA", str(mnist_path))
+    q = JobQueue(RunStore(tmp_path / "user", tmp_path / "reference"), max_concurrent=1, runner=FakeTrainer())
+    monkeypatch.setattr(jobs, "_default", q)
+    yield q
+    q.close()
+
+
+def open_page(page: str = "train", **query) -> AppTest:
+    """Run the app at a page, with the URL's query parameters."""
+    at = AppTest.from_file(str(APP / "main.py"), default_timeout=60)
+    if page != "train":
+        at.switch_page(f"pages/{page}.py")
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()

@@ -1,0 +1,41 @@
+"""The chart builders produce the Vega-Lite a user would see: legends, selections, axes."""
+
+import numpy as np
+import pandas as pd
+
+from ui import charts
+
+
+def _frame():
+    rows = [{"run": r, "run_id": r, "epoch": e, "test_accuracy": 0.9 + 0.01 * e, "test_loss": 1.0 / e,
+             "train_accuracy": 0.9, "train_loss": 0.5, "train_seconds": 0.5 * e, "wall_seconds": 0.6 * e}
+            for r in ("a", "b") for e in (1, 2, 3)]
+    return pd.DataFrame(rows)
+
+
+def test_overlay_highlights_a_run_when_its_legend_entry_is_clicked():
+    spec = charts.overlay(_frame(), "wall_seconds", "test_accuracy").to_dict()
+    assert spec["params"][0]["bind"] == "legend" and spec["params"][0]["select"]["fields"] == ["run"]
+    assert spec["encoding"]["x"]["field"] == "wall_seconds" and spec["encoding"]["color"]["field"] == "run"
+    assert "condition" in spec["encoding"]["opacity"]
+    assert {t["field"] for t in spec["encoding"]["tooltip"]} >= {"run", "test_accuracy", "epoch"}
+
+
+def test_log_y_and_side_by_side():
+    spec = charts.overlay(_frame(), "epoch", "test_loss", log_y=True, side_by_side=True).to_dict()
+    assert spec["facet"]["field"] == "run" and spec["columns"] == 3
+    assert spec["spec"]["encoding"]["y"]["scale"]["type"] == "log"
+
+
+def test_live_chart_spans_the_whole_run():
+    spec = charts.live_accuracy([{"epoch": 1, "test_accuracy": 0.9, "train_accuracy": 0.85}], 20).to_dict()
+    assert spec["encoding"]["x"]["scale"]["domain"] == [1, 20]
+    data = next(iter(spec["datasets"].values()))
+    assert {d["curve"] for d in data} == {"test", "train"}
+
+
+def test_variance_curve_marks_the_chosen_count():
+    curve = np.linspace(0.1, 1.0, 784)
+    spec = charts.variance_curve(curve, 154).to_dict()
+    marked = [d for values in spec["datasets"].values() for d in values if len(d) == 2 and d["components"] == 154]
+    assert marked and abs(marked[0]["variance"] - curve[153]) < 1e-9

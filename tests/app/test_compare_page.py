@@ -1,0 +1,98 @@
+"""The Compare page with AppTest: the table, overlaying selected runs, the diff, managing runs."""
+
+import pytest
+
+from mnist_core.config import RunConfig
+from mnist_core.store import RunStore
+from tests.app.conftest import open_page
+from tests.helpers import stored_run
+
+
+@pytest.fixture
+def runs(queue, tmp_path):
+    shipped = RunStore(queue.store.reference_dir)
+    ref = stored_run(shipped, RunConfig(epochs=3), [0.95, 0.97, 0.98])
+    a = stored_run(queue.store, RunConfig(activation="elu", batch_norm=True, epochs=3), [0.96, 0.975, 0.982],
+                   name="elu with BN")
+    b = stored_run(queue.store, RunConfig(optimizer="adam", learning_rate=0.001, epochs=2), [0.97, 0.978])
+    return ref, a, b
+
+
+def test_no_runs_yet(queue):
+    at = open_page("compare")
+    assert not at.exception
+    assert "No runs yet" in at.info[0].value
+
+
+def test_the_table_lists_every_run_and_marks_reference_runs(runs):
+    at = open_page("compare")
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(table) == 3
+    assert sorted(table["kind"]) == ["reference", "yours", "yours"]
+    row = table[table["label"] == "elu with BN"].iloc[0]
+    assert row["activation"] == "elu" and row["batch_norm"] and row["best_test_accuracy"] == pytest.approx(0.982)
+    assert row["epochs_to_97"] == 2 and row["epochs_to_98"] == 3
+    assert "Select runs in the table" in at.info[0].value
+
+
+def test_filter_and_reference_toggle(runs):
+    at = open_page("compare")
+    at.text_input[0].set_value("adam").run()
+    assert list(at.dataframe[0].value["optimizer"]) == ["adam"]
+    at.text_input[0].set_value("").run()
+    at.toggle[0].set_value(False).run()  # hide reference runs
+    assert "reference" not in list(at.dataframe[0].value["kind"])
+
+
+def test_selected_runs_are_overlaid_with_a_diff_of_their_settings(runs):
+    ref, a, b = runs
+    at = open_page("compare", runs=f"{a.run_id},{b.run_id}")
+    assert not at.exception
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 1
+    diff = at.table[0].value
+    assert set(diff.index) == {"Activation", "Batch norm", "Optimizer", "Learning rate", "Epochs"}
+    assert sorted(diff.loc["Optimizer"]) == ["adam", "sgd"]
+    at.segmented_control(key="x_axis").set_value("train_seconds").run()
+    at.toggle(key="side_by_side").set_value(True).run()
+    assert not at.exception
+
+
+def test_rename_tag_and_delete_your_runs(runs):
+    ref, a, b = runs
+    at = open_page("compare", runs=f"{ref.run_id},{b.run_id}")
+    at.text_input[1].set_value("adam <b>baseline</b> ../x")  # a form: values go in with its Save button
+    at.text_input[2].set_value("demo, lesson 2")
+    at.button(key="FormSubmitter:rename-Save").click().run()
+    assert not at.exception
+    store = runs[1].path.parent
+    run = RunStore(store).get(b.run_id)
+    assert run.data["name"] == "adam <b>baseline</b> ../x" and run.data["tags"] == ["demo", "lesson 2"]
+
+    at.checkbox(key="confirm_delete").check().run()
+    at.button[-1].click().run()
+    assert not at.exception
+    ids = [r.run_id for r in RunStore(store, ref.path.parent).list()]
+    assert b.run_id not in ids and ref.run_id in ids  # the reference run was not touched
+
+
+def test_a_name_that_is_too_long_is_refused_with_one_sentence(runs):
+    ref, a, b = runs
+    at = open_page("compare", runs=a.run_id)
+    at.text_input[1].set_value("x" * 150)
+    at.button(key="FormSubmitter:rename-Save").click().run()
+    assert not at.exception
+    assert any("at most 100 characters" in e.value for e in at.error)
+
+
+def test_a_corrupt_run_is_listed_as_skipped_and_the_page_works(runs):
+    ref, a, b = runs
+    bad = a.path.parent / "20260101-000000-broken-abcdef"
+    bad.mkdir()
+    (bad / "run.json").write_text("{ truncated")
+    at = open_page("compare")
+    assert not at.exception
+    assert len(at.dataframe[0].value) == 3
+    assert "could not be read" in at.expander[0].label
+
