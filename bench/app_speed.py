@@ -1,0 +1,150 @@
+"""App speed, measured in headless Chromium against a real server.
+
+    python -m bench.app_speed [--data ../shared/data]
+
+- controls interactive: from navigation start to the sidebar's sliders and the Train button being
+  usable, on a freshly started server (first visitor) and on a warm one;
+- Train to first point: from the click to the first epoch's numbers on the page, 10,000-example run,
+  warm server;
+- Compare with 200 stored runs: from navigation to the table drawn, and to a 3-run overlay drawn.
+Targets (issue 3): <= 3 s, <= 2.5 s, <= 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from mnist_core.config import RunConfig
+from mnist_core.store import RunStore
+
+PROJECT = Path(__file__).resolve().parent.parent
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def start_server(port: int, env: dict) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(PROJECT / "app" / "main.py"),
+                             "--server.port", str(port), "--server.headless", "true",
+                             "--browser.gatherUsageStats", "false"], env=env, cwd=PROJECT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("server did not start")
+
+
+def fill_store(folder: Path, n: int) -> None:
+    """n finished runs of 60 epochs with varied settings, written as the trainer would."""
+    import random
+
+    rng = random.Random(0)
+    store = RunStore(folder)
+    for i in range(n):
+        c = RunConfig(hidden=rng.choice([(300, 100), (100, 30), (500, 150)]), seed=i, epochs=60,
+                      activation=rng.choice(["relu", "elu"]), batch_norm=rng.random() < 0.5)
+        run_id = store.create(c)
+
+        def fill(d, c=c):
+            acc = 0.9
+            for e in range(1, 61):
+                acc += (0.985 - acc) * 0.1
+                d["history"].append({"epoch": e, "train_loss": 1 - acc, "train_accuracy": acc,
+                                     "test_loss": 1.1 - acc, "test_accuracy": acc,
+                                     "train_seconds": 0.6 * e, "wall_seconds": 0.65 * e})
+            d["status"] = "finished"
+        store.update(run_id, fill)
+
+
+def controls_ready(pg, url: str) -> float:
+    t = time.perf_counter()
+    pg.goto(url)
+    pg.get_by_role("button", name="Train", exact=True).wait_for()
+    pg.locator("[data-testid='stSidebar']").get_by_role("slider").first.wait_for()
+    pg.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
+    return time.perf_counter() - t
+
+
+def train_to_first_point(pg, url: str) -> float:
+    pg.goto(url + "/?train_examples=10000&epochs=3")
+    pg.get_by_role("button", name="Train", exact=True).wait_for()
+    pg.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
+    t = time.perf_counter()
+    pg.get_by_role("button", name="Train", exact=True).click()
+    pg.get_by_text("Best test accuracy").wait_for(timeout=60_000)
+    first = time.perf_counter() - t
+    pg.get_by_text("Finished 3 epochs.").wait_for(timeout=60_000)
+    return first
+
+
+def compare_render(pg, url: str) -> tuple[float, float]:
+    t = time.perf_counter()
+    pg.goto(url + "/compare")
+    pg.locator("[data-testid='stDataFrame']").first.wait_for()
+    pg.get_by_text("runs shown").wait_for()
+    table = time.perf_counter() - t
+    ids = ",".join(r.run_id for r in RunStore(os.environ["BENCH_STORE"]).list()[:3])
+    t = time.perf_counter()
+    pg.goto(url + f"/compare?runs={ids}")
+    pg.get_by_text("Settings that differ").wait_for()
+    pg.locator("[data-testid='stVegaLiteChart'] svg").first.wait_for()
+    return table, time.perf_counter() - t
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=None)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-app-"))
+    fill_store(tmp / "many", 200)
+    os.environ["BENCH_STORE"] = str(tmp / "many")
+    env = {**os.environ, "MNIST_RUNS_DIR": str(tmp / "user"), "MNIST_REFERENCE_RUNS": str(tmp / "many"),
+           "PYTHONPATH": str(PROJECT)}
+    if args.data:
+        env["MNIST_DATA"] = args.data
+    port = 8765
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=FLAGS)
+        cold, warm, first, table, overlay = [], [], [], [], []
+        for _ in range(args.repeat):
+            server = start_server(port, env)
+            try:
+                url = f"http://127.0.0.1:{port}"
+                pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+                cold.append(controls_ready(pg, url))
+                time.sleep(8)  # let the worker process finish warming up (TensorFlow, MNIST)
+                warm.append(controls_ready(browser.new_page(), url))
+                first.append(train_to_first_point(browser.new_page(viewport={"width": 1400, "height": 1000}), url))
+                a, b = compare_render(browser.new_page(viewport={"width": 1400, "height": 1000}), url)
+                table.append(a)
+                overlay.append(b)
+            finally:
+                server.terminate()
+                server.wait()
+        browser.close()
+    med = statistics.median
+    print(f"\n{os.cpu_count()} cores; median of {args.repeat} fresh servers\n")
+    print("| measure | seconds | target |")
+    print("| --- | ---: | ---: |")
+    print(f"| controls interactive, first visitor of a fresh server | {med(cold):.2f} | 3 |")
+    print(f"| controls interactive, warm server | {med(warm):.2f} | 3 |")
+    print(f"| Train click to first epoch point (10,000 examples, warm) | {med(first):.2f} | 2.5 |")
+    print(f"| Compare table with 200 stored runs | {med(table):.2f} | 2 |")
+    print(f"| Compare overlay of 3 of those runs | {med(overlay):.2f} | 2 |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""Training speed: our compiled loop beside its peers, measured in the same run, as ratios.
+
+    python -m bench.train_speed [--rounds 3] [--data ../shared/data]
+
+Seconds per epoch on the full 60,000 MNIST training images, batch 70, SGD lr 0.01:
+- ours: the notebook default (784-300-100-10 ReLU), BN+ELU, and PCA-154 inputs;
+- keras ``model.fit`` on the same model, compiled with its defaults;
+- scikit-learn's MLPClassifier (sgd, batch 70, no momentum), one epoch;
+- the matmul floor: numpy doing only the forward and backward matrix products of one epoch.
+Plus: evaluating the 10,000 test images, the worst gap between progress events, and stop latency.
+Each method is measured in every round, rounds interleaved, and the median is reported, because
+this machine's speed drifts by tens of percent over minutes; ratios within a round are steadier.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import threading
+import time
+import warnings
+
+import numpy as np
+
+from mnist_core import data
+from mnist_core.config import RunConfig
+from mnist_core.train import train
+
+
+def ours(ds, config: RunConfig) -> float:
+    """Steady-state seconds per epoch (the first epoch after compilation is dropped)."""
+    r = train(config.replace(epochs=3), dataset=ds)
+    h = r.history
+    return (h[-1]["train_seconds"] - h[0]["train_seconds"]) / (len(h) - 1)
+
+
+def ours_eval(ds) -> float:
+    r = train(RunConfig(epochs=3), dataset=ds)
+    return statistics.median(b["wall_seconds"] - b["train_seconds"] - (a["wall_seconds"] - a["train_seconds"])
+                             for a, b in zip(r.history, r.history[1:]))
+
+
+def keras_fit(ds) -> float:
+    from mnist_core.model import build_model
+    from mnist_core.tf_env import keras
+
+    model = build_model(RunConfig(), 784)
+    model.compile(optimizer=keras.optimizers.SGD(0.01), metrics=["accuracy"],
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(ds.x_train, ds.y_train, batch_size=70, epochs=1, verbose=0)  # compile + warm
+    t = time.perf_counter()
+    model.fit(ds.x_train, ds.y_train, batch_size=70, epochs=1, verbose=0)
+    return time.perf_counter() - t
+
+
+def sklearn_mlp(ds) -> float:
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    clf = MLPClassifier(hidden_layer_sizes=(300, 100), solver="sgd", batch_size=70, learning_rate_init=0.01,
+                        momentum=0.0, nesterovs_momentum=False, max_iter=1, shuffle=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        t = time.perf_counter()
+        clf.fit(ds.x_train, ds.y_train)
+    return time.perf_counter() - t
+
+
+def matmul_floor(ds, batch: int = 70, sizes=(784, 300, 100, 10)) -> float:
+    """Only the matrix products of one epoch: per layer the forward X@W, and backward dY@W.T and X.T@dY."""
+    rng = np.random.default_rng(0)
+    ws = [rng.standard_normal((a, b), dtype=np.float32) for a, b in zip(sizes, sizes[1:])]
+    steps = len(ds.y_train) // batch
+    acts = [rng.standard_normal((batch, s), dtype=np.float32) for s in sizes]
+    t = time.perf_counter()
+    for i in range(steps):
+        x = ds.x_train[i * batch:(i + 1) * batch]
+        h = x
+        for w in ws:
+            h = h @ w
+        for k in range(len(ws) - 1, -1, -1):
+            grad_out = acts[k + 1]
+            _ = (x if k == 0 else acts[k]).T @ grad_out
+            if k:
+                _ = grad_out @ ws[k].T
+    return time.perf_counter() - t
+
+
+def progress_and_stop(ds) -> tuple[float, float]:
+    """Worst gap between consecutive events inside an epoch, and seconds from stop to return."""
+    stamps, stop, asked = [], threading.Event(), []
+
+    def on_event(e):
+        if e["event"] in ("progress", "epoch"):
+            stamps.append(time.perf_counter())
+        if e["event"] == "progress" and e["epoch"] == 3 and not stop.is_set():
+            stop.set()
+            asked.append(time.perf_counter())
+
+    train(RunConfig(hidden=(1568, 500), epochs=5), on_event, stop, dataset=ds)
+    done = time.perf_counter()
+    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    return max(gaps), done - asked[0]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--data", default=None)
+    args = ap.parse_args()
+    ds = data.load("mnist", args.data)
+    methods = {
+        "ours: 300-100 ReLU (notebook default)": lambda: ours(ds, RunConfig()),
+        "ours: 300-100 ELU + batch norm": lambda: ours(ds, RunConfig(activation="elu", batch_norm=True)),
+        "ours: 300-100 ReLU on PCA-154 inputs": lambda: ours(ds, RunConfig(pca=154)),
+        "keras model.fit, same model": lambda: keras_fit(ds),
+        "sklearn MLPClassifier (sgd)": lambda: sklearn_mlp(ds),
+        "numpy matmul floor": lambda: matmul_floor(ds),
+    }
+    times = {name: [] for name in methods}
+    evals = []
+    for r in range(args.rounds):
+        for name, fn in methods.items():
+            times[name].append(fn())
+        evals.append(ours_eval(ds))
+        print(f"round {r + 1}/{args.rounds}: " + ", ".join(f"{v[-1]:.2f}" for v in times.values()), flush=True)
+    gap, stop_latency = progress_and_stop(ds)
+
+    med = {k: statistics.median(v) for k, v in times.items()}
+    base = med["ours: 300-100 ReLU (notebook default)"]
+    print(f"\nMachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}; median of {args.rounds} interleaved rounds\n")
+    print("| method | s / epoch | vs ours (default) |")
+    print("| --- | ---: | ---: |")
+    for name, v in med.items():
+        print(f"| {name} | {v:.2f} | {v / base:.2f}x |")
+    print(f"\n- BN+ELU epoch / ReLU epoch: {med['ours: 300-100 ELU + batch norm'] / base:.2f} (target <= 1.6)")
+    print(f"- evaluating 10,000 test images: {statistics.median(evals):.3f} s (target <= 0.15)")
+    print(f"- worst gap between progress events (1568-500 net): {gap:.2f} s (target <= 0.5)")
+    print(f"- stop latency: {stop_latency:.2f} s (target <= 1)")
+
+
+if __name__ == "__main__":
+    main()
