@@ -1,6 +1,7 @@
 """MNIST explorer: watch a small neural network learn handwritten digits.
 
-Run with ``streamlit run app/main.py``. Each page is a file in pages/; what they share is in ui/.
+Run with ``streamlit run app/main.py``. Each page is a file in views/ (not pages/, which
+Streamlit would also list on its own); what they share is in ui/.
 """
 
 import streamlit as st
@@ -8,11 +9,11 @@ import streamlit as st
 st.set_page_config(page_title="MNIST explorer", page_icon=":material/draw:", layout="wide")
 
 page = st.navigation([
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True),
-    st.Page("pages/compare.py", title="Compare", icon=":material/stacked_line_chart:", url_path="compare"),
-    st.Page("pages/details.py", title="Run details", icon=":material/troubleshoot:", url_path="details"),
-    st.Page("pages/try_model.py", title="Try a model", icon=":material/draw:", url_path="try"),
-    st.Page("pages/pca.py", title="PCA explorer", icon=":material/compress:", url_path="pca"),
-    st.Page("pages/study.py", title="Study", icon=":material/school:", url_path="study"),
+    st.Page("views/train.py", title="Train", icon=":material/model_training:", default=True),
+    st.Page("views/compare.py", title="Compare", icon=":material/stacked_line_chart:", url_path="compare"),
+    st.Page("views/details.py", title="Run details", icon=":material/troubleshoot:", url_path="details"),
+    st.Page("views/try.py", title="Try a model", icon=":material/draw:", url_path="try"),
+    st.Page("views/pca.py", title="PCA explorer", icon=":material/compress:", url_path="pca"),
+    st.Page("views/study.py", title="Study", icon=":material/school:", url_path="study"),
 ])
 page.run()

@@ -59,7 +59,7 @@ async def session(browser, url: str, i: int, latencies: list, done: list) -> Non
     while not await pg.get_by_text("Finished 1 epoch.").count():
         bn = not bn
         t = time.perf_counter()
-        await pg.locator("[data-testid='stSidebar']").get_by_text("Batch norm", exact=True).click()
+        await pg.locator("[data-testid='stSidebar'] [data-testid='stCheckbox']").filter(has_text="Batch norm").click()
         want = "relu BN sgd" if bn else "relu sgd n2000"
         await pg.get_by_text(want).first.wait_for()
         latencies.append(time.perf_counter() - t)

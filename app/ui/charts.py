@@ -100,10 +100,11 @@ def confusion(matrix: Sequence[Sequence[int]]) -> alt.LayerChart:
 
 def per_class(accuracy: Sequence[float]) -> alt.Chart:
     df = pd.DataFrame({"digit": list(range(len(accuracy))), "accuracy": accuracy})
-    return alt.Chart(df).mark_bar().encode(
-        x=alt.X("digit:O", title="Digit"),
-        y=alt.Y("accuracy:Q", title="Test accuracy", scale=alt.Scale(domain=[max(0, min(accuracy) - 0.05), 1]),
-                axis=alt.Axis(format="%")),
+    low = max(0.0, min(accuracy) - 0.02)
+    return alt.Chart(df).mark_bar(clip=True).encode(
+        x=alt.X("digit:O", title="Digit", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("accuracy:Q", title="Test accuracy", scale=alt.Scale(domain=[low, 1.0], zero=False),
+                axis=alt.Axis(format=".0%")),
         tooltip=["digit:O", alt.Tooltip("accuracy:Q", format=".2%")]).properties(height=330)
 
 

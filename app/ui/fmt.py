@@ -17,9 +17,13 @@ def secs(x: float | None) -> str:
     return f"{x / 60:.1f} min"
 
 
-def milestone(m: dict | None) -> str:
-    """'epoch 8 · 4.4 s' or 'not reached'."""
-    return "not reached" if not m else f"epoch {m['epoch']} · {secs(m['train_seconds'])}"
+def milestone_metric(column, threshold: str, m: dict | None) -> None:
+    """A metric: the epoch a test-accuracy bar was first reached, with the training time below it."""
+    column.metric(f"Reached {threshold}", "not yet" if not m else f"epoch {m['epoch']}",
+                  delta=None if not m else f"after {secs(m['train_seconds'])} of training",
+                  delta_color="off", delta_arrow="off",
+                  help=f"The first epoch with test accuracy at or above {threshold}, and the training "
+                       f"seconds until then (evaluation not counted).")
 
 
 _MD_SPECIAL = "\\`*_{}[]()#+-.!|<>~$:"

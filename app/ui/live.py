@@ -64,7 +64,7 @@ def _panel(run_id: str, was_active: bool) -> None:
             queue.cancel(run_id)
     else:
         _final_status(run)
-        st.page_link("pages/details.py", label="Open the run's details: mistakes, confusion matrix, layer health",
+        st.page_link("views/details.py", label="Open the run's details: mistakes, confusion matrix, layer health",
                      icon=":material/troubleshoot:", query_params={"run": run_id})
 
     st.altair_chart(charts.live_accuracy(history, config.epochs))
@@ -75,9 +75,8 @@ def _panel(run_id: str, was_active: bool) -> None:
                   help=f"Last epoch: {fmt.pct(history[-1]['test_accuracy'])}")
         c2.metric("Time per epoch", fmt.secs(curves.seconds_per_epoch(history)),
                   help="Training steps only; evaluating the 10,000 test images is not counted.")
-        c3.metric("Reached 97%", fmt.milestone(ms["97"]), help="First epoch with test accuracy ≥ 97%, and "
-                  "the training seconds until then.")
-        c4.metric("Reached 98%", fmt.milestone(ms["98"]))
+        fmt.milestone_metric(c3, "97%", ms["97"])
+        fmt.milestone_metric(c4, "98%", ms["98"])
     if was_active and not _is_active(run_id):
         st.rerun(scope="app")  # the run ended: redraw the page once, without polling
 

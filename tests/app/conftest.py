@@ -28,7 +28,7 @@ def open_page(page: str = "train", **query) -> AppTest:
     """Run the app at a page, with the URL's query parameters."""
     at = AppTest.from_file(str(APP / "main.py"), default_timeout=60)
     if page != "train":
-        at.switch_page(f"pages/{page}.py")
+        at.switch_page(f"views/{page}.py")
     for key, value in query.items():
         at.query_params[key] = value
     return at.run()

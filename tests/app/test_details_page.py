@@ -27,7 +27,9 @@ def test_details_show_curves_mistakes_and_layer_health(queue):
     at = open_page("details", run=run.run_id)
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Best test accuracy"] == "98.10%" and metrics["Reached 98%"] == "epoch 3 · 1.50 s"
+    deltas = {m.label: m.delta for m in at.metric}
+    assert metrics["Best test accuracy"] == "98.10%" and metrics["Reached 98%"] == "epoch 3"
+    assert deltas["Reached 98%"] == "after 1.50 s of training"
     assert len(at.get("vega_lite_chart")) == 6  # accuracy, loss, confusion, per digit, 2 health
     images = at.image
     assert len(images) == 1 and len(images[0].value) == 3
@@ -46,7 +48,7 @@ def test_details_of_an_unknown_run_fall_back_to_the_newest(queue):
 
 def test_try_page_without_models_says_how_to_get_one(queue):
     stored_run(queue.store, RunConfig(epochs=1), [0.9])  # no model.keras
-    at = open_page("try_model")
+    at = open_page("try")
     assert not at.exception and "No stored run has a saved model" in at.info[0].value
 
 

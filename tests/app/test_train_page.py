@@ -71,8 +71,10 @@ def test_train_submits_the_config_and_shows_the_finished_run(queue):
     text = _text(at)
     assert "Finished 5 epochs." in text
     metrics = {m.label: m.value for m in at.metric}
+    deltas = {m.label: m.delta for m in at.metric}
     assert metrics["Best test accuracy"] == "99.90%"  # the fake trainer's last epoch
-    assert metrics["Reached 97%"] == "epoch 4 · 2.00 s"  # 0.96 at epoch 3, 0.98 at epoch 4
+    assert metrics["Reached 97%"] == "epoch 4"  # 0.96 at epoch 3, 0.98 at epoch 4
+    assert deltas["Reached 97%"] == "after 2.00 s of training"
 
 
 def test_a_link_to_a_run_shows_it_after_a_refresh(queue):
@@ -83,7 +85,9 @@ def test_a_link_to_a_run_shows_it_after_a_refresh(queue):
     assert not at.exception
     assert "Finished 3 epochs." in _text(at)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Best test accuracy"] == "98.10%" and metrics["Reached 98%"] == "epoch 3 · 1.50 s"
+    deltas = {m.label: m.delta for m in at.metric}
+    assert metrics["Best test accuracy"] == "98.10%" and metrics["Reached 98%"] == "epoch 3"
+    assert deltas["Reached 98%"] == "after 1.50 s of training"
 
 
 def test_a_link_to_a_bad_run_id_says_so(queue):

@@ -33,12 +33,12 @@ st.markdown(f"**{k} components keep {curve[k - 1]:.1%} of the pixel variance**; 
             f"The first layer shrinks from 784 to {k} inputs.")
 st.altair_chart(charts.variance_curve(curve, k).properties(height=220))
 
-st.subheader("Test digits and their reconstruction")
+st.subheader(f"Test digits (top) rebuilt from {k} components (bottom)")
 idx = np.arange(SAMPLES) * 97  # a fixed spread of test images
 originals = ds.x_test[idx]
 rebuilt = np.clip(fitted.pca.inverse_transform(fitted.x_test[idx]), 0, 1)
 error = float(((rebuilt - originals) ** 2).mean())
 to_img = lambda v: (v.reshape(28, 28) * 255).astype(np.uint8)  # noqa: E731
-st.image([to_img(v) for v in originals], caption=["original"] * SAMPLES, width=84)
-st.image([to_img(v) for v in rebuilt], caption=[f"{k} components"] * SAMPLES, width=84)
+st.image([to_img(v) for v in originals], width=84)
+st.image([to_img(v) for v in rebuilt], width=84)
 st.caption(f"Mean squared pixel error of these reconstructions: {error:.4f} (pixels range 0 to 1).")

@@ -61,6 +61,6 @@ with right:
         st.stop()
     proba = np.asarray(reply["probabilities"])
     top = np.argsort(-proba)[:3]
-    st.markdown(f"### It's a **{top[0]}** ({proba[top[0]]:.0%} sure)")
+    st.markdown(f"### It's a **{top[0]}** ({proba[top[0]]:.1%} sure)")
     st.table(pd.DataFrame({"digit": top, "probability": [f"{proba[i]:.1%}" for i in top]}).set_index("digit"))
     st.caption(f"Model: {fmt.plain(run.display_name)}, test accuracy {fmt.pct(run.data.get('final_test_accuracy'))}.")

@@ -31,7 +31,8 @@ shown = view.assign(kind=view["reference"].map({True: "reference", False: "yours
 linked = [r for r in st.query_params.get("runs", "").split(",") if r]
 default_rows = [i for i, run_id in enumerate(view["run_id"]) if run_id in linked]
 picked = st.dataframe(
-    shown, key="runs", on_select="rerun", selection_mode="multi-row", hide_index=True, height=320,
+    shown, key="runs", on_select="rerun", selection_mode="multi-row", hide_index=True,
+    height=min(420, 38 + 35 * max(len(shown), 1)),
     selection_default={"selection": {"rows": default_rows}},
     column_order=["label", "kind", "status", "hidden", "activation", "batch_norm", "pca", "optimizer",
                   "learning_rate", "batch_size", "epochs", "best_test_accuracy", "final_test_accuracy",
@@ -67,12 +68,13 @@ if not chosen:
     st.stop()
 
 # --- the overlay ----------------------------------------------------------------------------------
-c1, c2, c3, c4, c5, c6 = st.columns([3, 2, 2, 1, 1, 1])
+c1, c2, c3 = st.columns([3, 2, 2])
 x = c1.segmented_control("X axis", list(compare.X_AXES), format_func=compare.X_AXES.get, key="x_axis",
                          default="epoch") or "epoch"
 y = c2.selectbox("Y axis", list(compare.Y_METRICS), format_func=compare.Y_METRICS.get, key="y_axis")
 smoothing = c3.slider("Smoothing", 0.0, 0.95, 0.0, 0.05, key="smoothing",
                       help="TensorBoard's smoothing: a debiased exponential moving average.")
+c4, c5, c6, _ = st.columns([1, 1, 1, 3])
 log_y = c4.toggle("Log y", key="log_y")
 side = c5.toggle("Side by side", key="side_by_side")
 groups = c6.toggle("Seed groups", key="groups", help="Show runs trained with 'Repeat with seeds' as their mean "
@@ -93,7 +95,7 @@ with diff_col:
     else:
         st.table(diff)
     for r in chosen[:6]:
-        st.page_link("pages/details.py", label=f"Details: {fmt.plain(r.display_name)}", icon=":material/troubleshoot:",
+        st.page_link("views/details.py", label=f"Details: {fmt.plain(r.display_name)}", icon=":material/troubleshoot:",
                      query_params={"run": r.run_id})
     st.download_button("Download curves (CSV)", compare.curves_csv(chosen), file_name="mnist-curves.csv",
                        mime="text/csv", help="Every epoch of the selected runs, unsmoothed, with their settings.")

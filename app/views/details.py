@@ -45,12 +45,12 @@ if not history:
     st.stop()
 
 ms = curves.milestones(history)
-c1, c2, c3, c4, c5 = st.columns(5)
-c1.metric("Best test accuracy", fmt.pct(curves.best(history)))
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Best test accuracy", fmt.pct(curves.best(history)),
+          help=f"{d['param_count']:,} parameters" if d.get("param_count") else None)
 c2.metric("Time per epoch", fmt.secs(curves.seconds_per_epoch(history)))
-c3.metric("Reached 97%", fmt.milestone(ms["97"]))
-c4.metric("Reached 98%", fmt.milestone(ms["98"]))
-c5.metric("Parameters", f"{d['param_count']:,}" if d.get("param_count") else "—")
+fmt.milestone_metric(c3, "97%", ms["97"])
+fmt.milestone_metric(c4, "98%", ms["98"])
 
 left, right = st.columns(2)
 left.altair_chart(charts.run_curves(history, "accuracy"), key="acc")
