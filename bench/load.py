@@ -61,7 +61,11 @@ async def session(browser, url: str, i: int, latencies: list, done: list) -> Non
         t = time.perf_counter()
         await pg.locator("[data-testid='stSidebar'] [data-testid='stCheckbox']").filter(has_text="Batch norm").click()
         want = "relu BN sgd" if bn else "relu sgd n2000"
-        await pg.get_by_text(want).first.wait_for()
+        try:
+            await pg.get_by_text(want).first.wait_for(timeout=60_000)
+        except Exception:
+            await pg.screenshot(path=f"/tmp/load-session-{i}.png")
+            raise
         latencies.append(time.perf_counter() - t)
         await asyncio.sleep(0.5)
     done.append(i)

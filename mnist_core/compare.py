@@ -54,12 +54,13 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
             "params": d.get("param_count"),
             "tags": ", ".join(d.get("tags") or []),
             "group": d.get("group"),
-            "created": pd.to_datetime(d.get("created"), errors="coerce", utc=True),
+            "created": d.get("created"),
         })
     table = pd.DataFrame(rows, columns=list(_COLUMNS))
     numeric = ["best_test_accuracy", "final_test_accuracy", "epochs_to_97", "seconds_to_97", "epochs_to_98",
                "seconds_to_98", "seconds_per_epoch", "params"]
     table[numeric] = table[numeric].astype("float64")  # None -> NaN: shown empty, sorted last
+    table["created"] = pd.to_datetime(table["created"], errors="coerce", utc=True, format="ISO8601")
     return table
 
 

@@ -53,6 +53,7 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     _subset_order: np.ndarray | None = field(default=None, repr=False)
+    tensors: dict = field(default_factory=dict, repr=False)  # TensorFlow views, filled by train.py
 
     def subset(self, n: int) -> np.ndarray | slice:
         """Indices of ``n`` training examples: the first ``n`` of one fixed shuffle, so runs with
@@ -192,12 +193,21 @@ def validate(arrays: dict[str, np.ndarray], where: str) -> None:
             raise DataError(f"{where}: y_{split} has labels from {y.min()} to {y.max()}, expected 0-9.")
 
 
+def aligned_float32(shape: tuple[int, ...], align: int = 64) -> np.ndarray:
+    """An empty float32 array whose data starts on a 64-byte boundary, so TensorFlow can use the very
+    same memory as a tensor (no second copy of the training set; see train._tensors)."""
+    nbytes = int(np.prod(shape)) * 4
+    buf = np.empty(nbytes + align, dtype=np.uint8)
+    start = (-buf.ctypes.data) % align
+    return buf[start:start + nbytes].view(np.float32).reshape(shape)
+
+
 def _to_dataset(name: str, source: str, arrays: dict[str, np.ndarray]) -> Dataset:
     validate(arrays, source)
 
     def pixels(x: np.ndarray) -> np.ndarray:  # one conversion to float32, shared by every run
-        out = x.reshape(len(x), 784).astype(np.float32)
-        out /= 255.0
+        out = aligned_float32((len(x), 784))
+        np.divide(x.reshape(len(x), 784), np.float32(255.0), out=out)
         return out
 
     return Dataset(name, source, pixels(arrays["x_train"]), arrays["y_train"].astype(np.int32),
@@ -288,9 +298,13 @@ def pca(data: Dataset, components: int = 0, variance: float = 0.0) -> PCAResult:
         start = time.perf_counter()
         model = PCA(n_components=components or variance, random_state=0).fit(data.x_train)
         fit_seconds = time.perf_counter() - start
+        def project(x: np.ndarray) -> np.ndarray:
+            out = aligned_float32((len(x), int(model.n_components_)))
+            out[:] = model.transform(x)
+            return out
+
         result = PCAResult(
-            x_train=model.transform(data.x_train).astype(np.float32),
-            x_test=model.transform(data.x_test).astype(np.float32),
+            x_train=project(data.x_train), x_test=project(data.x_test),
             components=int(model.n_components_),
             explained_variance=float(model.explained_variance_ratio_.sum()),
             fit_seconds=fit_seconds, cached=False, pca=model)

@@ -95,3 +95,18 @@ def test_notebook_default_on_full_mnist_reaches_93_percent(mnist):
     result = train(RunConfig(epochs=4), dataset=mnist)
     assert result.status == "finished"
     assert result.history[-1]["test_accuracy"] >= 0.93
+
+
+def test_the_training_set_is_shared_with_tensorflow_not_copied(small_mnist):
+    from mnist_core.data import aligned_float32
+    from mnist_core.train import _as_tensor
+
+    a = aligned_float32((10, 4))
+    a[:] = 1.0
+    t = _as_tensor(a)
+    a[0, 0] = 5.0  # the tensor is a view of the same memory
+    assert float(t[0, 0]) == 5.0
+
+    for k in (10, 20, 30):  # projections beyond the two most recent are released
+        train(small(pca=k, epochs=1), dataset=small_mnist)
+    assert [k for k in small_mnist.tensors if k] == [20, 30]

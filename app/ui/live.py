@@ -11,7 +11,7 @@ import streamlit as st
 from mnist_core import curves
 from mnist_core.store import ACTIVE, StoreError, owner_alive
 
-from . import charts, fmt, services
+from . import fmt, services
 
 POLL_SECONDS = 0.5
 
@@ -66,6 +66,8 @@ def _panel(run_id: str, was_active: bool) -> None:
         _final_status(run)
         st.page_link("views/details.py", label="Open the run's details: mistakes, confusion matrix, layer health",
                      icon=":material/troubleshoot:", query_params={"run": run_id})
+
+    from . import charts  # Altair and pandas load on first use, not with the Train page
 
     st.altair_chart(charts.live_accuracy(history, config.epochs))
     if history:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import altair as alt
-import pandas as pd
 import streamlit as st
 
 from mnist_core.config import RunConfig
@@ -30,6 +28,9 @@ def panel(config: RunConfig) -> None:
         if "error" in result:
             st.error(result["error"])
             return
+        import altair as alt  # loaded on first use: the Train page's first paint does not wait for it
+        import pandas as pd
+
         df = pd.DataFrame({"rate": result["rates"], "loss": result["losses"], "smoothed": result["smoothed"]})
         base = alt.Chart(df).encode(x=alt.X("rate:Q", title="Learning rate (log)", scale=alt.Scale(type="log")))
         chart = base.mark_line(opacity=0.3).encode(y=alt.Y("loss:Q", title="Training loss")) + \

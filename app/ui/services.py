@@ -78,3 +78,14 @@ def tools():
 def tool(message: dict, timeout: float = 300.0) -> dict:
     """Ask the tool worker; returns its reply (with "error", one sentence, if it failed)."""
     return tools().request(message, timeout)
+
+
+_preloaded = threading.Event()
+
+
+def preload_charts() -> None:
+    """Import Altair and pandas in the background once the first page is drawn: the first page does not
+    wait for them, and the first live chart point does not either."""
+    if not _preloaded.is_set():
+        _preloaded.set()
+        threading.Thread(target=lambda: __import__("ui.charts"), name="preload", daemon=True).start()

@@ -89,3 +89,4 @@ if config is not None:
 if following:
     live.show(following)
 live.queue_panel()
+services.preload_charts()
