@@ -46,7 +46,7 @@ def rss_mb(pid: int) -> float:
     return total
 
 
-async def session(browser, url: str, i: int, latencies: list, done: list) -> None:
+async def session(browser, url: str, i: int, latencies: list, done: list, lost: list) -> None:
     ctx = await browser.new_context(viewport={"width": 1300, "height": 900})
     pg = await ctx.new_page()
     pg.set_default_timeout(300_000)
@@ -62,23 +62,30 @@ async def session(browser, url: str, i: int, latencies: list, done: list) -> Non
         await pg.locator("[data-testid='stSidebar'] [data-testid='stCheckbox']").filter(has_text="Batch norm").click()
         want = "relu BN sgd" if bn else "relu sgd n2000"
         try:
-            await pg.get_by_text(want).first.wait_for(timeout=60_000)
-        except Exception:
-            await pg.screenshot(path=f"/tmp/load-session-{i}.png")
-            raise
-        latencies.append(time.perf_counter() - t)
+            await pg.get_by_text(want).first.wait_for(timeout=30_000)
+            latencies.append(time.perf_counter() - t)
+        except Exception:  # counted, not fatal: the report says how many answers never came
+            lost.append(i)
+            await pg.reload()
+            await pg.get_by_role("button", name="Train", exact=True).wait_for()
+            bn = await pg.locator("[data-testid='stSidebar']").get_by_role("switch", name="Batch norm").is_checked()
         await asyncio.sleep(0.5)
     done.append(i)
     await ctx.close()
 
 
-async def drive(url: str, sessions: int, latencies: list, done: list) -> None:
+async def drive(url: str, sessions: int, latencies: list, done: list, lost: list) -> None:
     from playwright.async_api import async_playwright
 
+    # In a classroom each browser runs on its own computer; here all twenty share the server's two
+    # cores, and Chromium's rendering would starve the server and the trainer. The browsers run at
+    # the lowest CPU priority so that what is measured is the server, as the students would see it.
+    wrapper = Path(tempfile.mkdtemp()) / "chromium-nice"
+    wrapper.write_text(f'#!/bin/sh\nexec nice -n 19 {os.environ.get("CHROMIUM", "/usr/bin/chromium")} "$@"\n')
+    wrapper.chmod(0o755)
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
-                                          args=FLAGS)
-        await asyncio.gather(*(session(browser, url, i, latencies, done) for i in range(sessions)))
+        browser = await p.chromium.launch(executable_path=str(wrapper), args=FLAGS)
+        await asyncio.gather(*(session(browser, url, i, latencies, done, lost) for i in range(sessions)))
         await browser.close()
 
 
@@ -111,10 +118,10 @@ def main() -> None:
             peak[0] = max(peak[0], rss_mb(server.pid))
             time.sleep(0.5)
     threading.Thread(target=sample, daemon=True).start()
-    latencies, done = [], []
+    latencies, done, lost = [], [], []
     t = time.perf_counter()
     try:
-        asyncio.run(drive(url, args.sessions, latencies, done))
+        asyncio.run(drive(url, args.sessions, latencies, done, lost))
         elapsed = time.perf_counter() - t
     finally:
         stop.set()
@@ -129,7 +136,7 @@ def main() -> None:
     print("| --- | ---: | ---: |")
     print(f"| runs stored / finished | {len(runs)} / {len(finished)} | {args.sessions} / {args.sessions} |")
     print(f"| all sessions done in | {elapsed:.0f} s | |")
-    print(f"| page interactions timed | {len(latencies)} | |")
+    print(f"| page interactions timed / unanswered after 30 s | {len(latencies)} / {len(lost)} | all answered |")
     print(f"| interaction p50 / p95 | {statistics.median(latencies):.2f} s / {p95:.2f} s | p95 < 2 s |")
     print(f"| peak resident memory, server + workers | {peak[0]:.0f} MB | < 1,500 MB |")
 

@@ -313,21 +313,31 @@ class RunStore:
         except OSError as e:
             raise StoreError(f"Could not create the run store {self.user_dir} ({e.strerror}): "
                              f"set {RUNS_ENV} to a writable folder.") from None
+        # Written in a hidden folder, then renamed into place: a listing never sees a run without
+        # its run.json.
         for _ in range(10):
             run_id = f"{stamp}-{slug}-{secrets.token_hex(3)}"
             folder = self.user_dir / run_id
-            try:
-                folder.mkdir()
-                break
-            except FileExistsError:
+            if folder.exists():
                 continue
+            record["run_id"] = run_id
+            hidden = self.user_dir / f".new-{run_id}"
+            try:
+                hidden.mkdir()
+                write_json_atomic(hidden / RUN_FILE, record)
+                os.rename(hidden, folder)
+                break
+            except StoreError:
+                shutil.rmtree(hidden, ignore_errors=True)
+                raise
             except OSError as e:
+                shutil.rmtree(hidden, ignore_errors=True)
+                if folder.exists():
+                    continue
                 raise StoreError(f"Could not create {folder} ({e.strerror}): check that the disk has "
                                  f"space and {self.user_dir} is writable.") from None
         else:  # pragma: no cover
             raise StoreError("Could not find a free run id; try again.")
-        record["run_id"] = run_id
-        write_json_atomic(folder / RUN_FILE, record)
         return run_id
 
     @contextlib.contextmanager

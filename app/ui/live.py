@@ -13,26 +13,30 @@ from mnist_core.store import ACTIVE, StoreError, owner_alive
 
 from . import fmt, services
 
-POLL_SECONDS = 0.5
+POLL_RUNNING = 0.5  # seconds between refreshes while training: progress must move at least this often
+POLL_QUEUED = 2.0  # a place in the queue changes slowly; polling less keeps a full classroom light
+POLL_QUEUE_PANEL = 3.0
 
 
-def _is_active(run_id: str) -> bool:
+def _state(run_id: str) -> str | None:
+    """"queued" or "running" while the run is active, else None."""
     job = services.queue().get(run_id)
     if job is not None:
-        return job.state != "done"
+        return None if job.state == "done" else job.state
     try:  # a run trained by another process (the CLI, a previous server) is followed via its run.json
         run = services.store().get(run_id)
     except StoreError:
-        return False
-    return run.status in ACTIVE and owner_alive(run.data.get("owner"))
+        return None
+    return run.status if run.status in ACTIVE and owner_alive(run.data.get("owner")) else None
 
 
 def show(run_id: str) -> None:
-    active = _is_active(run_id)
-    st.fragment(_panel, run_every=POLL_SECONDS if active else None)(run_id, active)
+    state = _state(run_id)
+    every = {"queued": POLL_QUEUED, "running": POLL_RUNNING}.get(state)
+    st.fragment(_panel, run_every=every)(run_id, state)
 
 
-def _panel(run_id: str, was_active: bool) -> None:
+def _panel(run_id: str, was: str | None) -> None:
     queue = services.queue()
     job = queue.get(run_id)
     try:
@@ -69,7 +73,8 @@ def _panel(run_id: str, was_active: bool) -> None:
 
     from . import charts  # Altair and pandas load on first use, not with the Train page
 
-    st.altair_chart(charts.live_accuracy(history, config.epochs))
+    points = tuple((h["epoch"], h["test_accuracy"], h["train_accuracy"]) for h in history)
+    st.vega_lite_chart(spec=charts.live_accuracy_spec(points, config.epochs))
     if history:
         ms = curves.milestones(history)
         c1, c2, c3, c4 = st.columns(4)
@@ -79,8 +84,8 @@ def _panel(run_id: str, was_active: bool) -> None:
                   help="Training steps only; evaluating the 10,000 test images is not counted.")
         fmt.milestone_metric(c3, "97%", ms["97"])
         fmt.milestone_metric(c4, "98%", ms["98"])
-    if was_active and not _is_active(run_id):
-        st.rerun(scope="app")  # the run ended: redraw the page once, without polling
+    if was and _state(run_id) != was:
+        st.rerun(scope="app")  # it started or ended: redraw the page once, polling at the new pace
 
 
 def _final_status(run) -> None:
@@ -98,7 +103,7 @@ def queue_panel() -> None:
     """Every job of this server (all browsers), so a class sees what is training and what waits."""
     queue = services.queue()
     active = queue.active()
-    st.fragment(_queue, run_every=1.0 if active else None)()
+    st.fragment(_queue, run_every=POLL_QUEUE_PANEL if active else None)()
 
 
 def _queue() -> None:
