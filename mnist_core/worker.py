@@ -24,11 +24,13 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from .store import ACTIVE, RunStore, StoreError, now_iso
 
 _EOF = object()
+SILENCE_LIMIT = 300.0  # seconds without any event from a training worker before it is presumed hung
 
 
 class WorkerProcess:
@@ -40,6 +42,7 @@ class WorkerProcess:
         self.lines: queue.Queue = queue.Queue()
         self.ready = threading.Event()
         self._request_lock = threading.Lock()
+        self._silent = False
 
     def start(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -78,6 +81,7 @@ class WorkerProcess:
         self.start()
         self._send({"cmd": "train", "run_id": run_id, "config": config.to_dict(), "data_path": data_path})
         stop_sent = False
+        heard = time.monotonic()
         while True:
             if stop.is_set() and not stop_sent:
                 self._send({"cmd": "stop"})
@@ -85,7 +89,11 @@ class WorkerProcess:
             try:
                 event = self.lines.get(timeout=0.05)
             except queue.Empty:
+                if time.monotonic() - heard > SILENCE_LIMIT:  # a hung worker must not hold up the queue
+                    self.proc.kill()
+                    self._silent = True
                 continue
+            heard = time.monotonic()
             if event is _EOF:
                 self._died(run_id, on_event)
                 return
@@ -95,7 +103,9 @@ class WorkerProcess:
 
     def _died(self, run_id: str, on_event) -> None:
         code = self.proc.wait()
-        reason = f"the training process ended unexpectedly (exit code {code})"
+        reason = (f"the training process gave no news for {SILENCE_LIMIT:.0f} s and was restarted"
+                  if self._silent else f"the training process ended unexpectedly (exit code {code})")
+        self._silent = False
         try:
             if self.store.get(run_id).status in ACTIVE:
                 self.store.update(run_id, status="failed", reason=reason, ended=now_iso())
@@ -161,7 +171,11 @@ def main() -> None:
                 emit({"event": "reply", **TOOLS[msg["cmd"]](msg, store)})
             except Exception as e:  # noqa: BLE001 - a bad request must not end the worker
                 emit({"event": "reply", "error": _one_line(e)})
-        elif msg.get("cmd") == "train" and (job is None or not job.is_alive()):
+        elif msg.get("cmd") == "train":
+            # The parent sends the next job once the last one said "end"; that thread may still be
+            # returning, so wait for it rather than drop the job (a lost job hangs the whole queue).
+            if job is not None:
+                job.join()
             stop.clear()
             job = threading.Thread(target=execute, kwargs=dict(
                 config=RunConfig.from_dict(msg["config"]), store=store, run_id=msg["run_id"],

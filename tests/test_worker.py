@@ -68,3 +68,40 @@ def test_the_worker_exits_when_its_parent_goes(worker):
     while worker.proc.poll() is None:
         assert time.monotonic() < deadline, f"worker {pid} kept running"
         time.sleep(0.1)
+
+
+def test_a_train_command_is_never_dropped(worker):
+    # The parent sends the next job as soon as the last one says "end", while the worker's job thread
+    # may still be returning. Sending two jobs back to back makes that overlap certain: both must run.
+    # (A dropped job once left a classroom's queue waiting forever behind it.)
+    store = worker.store
+    config = RunConfig(train_examples=1400, epochs=1, hidden=(16,))
+    ids = [store.create(config), store.create(config.replace(seed=1))]
+    worker.start()
+    for run_id in ids:
+        worker._send({"cmd": "train", "run_id": run_id, "config": config.to_dict(), "data_path": None})
+    ends, deadline = [], time.monotonic() + 60
+    while len(ends) < 2:
+        assert time.monotonic() < deadline, f"only {len(ends)} of 2 jobs ended"
+        try:
+            event = worker.lines.get(timeout=1)
+        except Exception:
+            continue
+        if event.get("event") == "end":
+            ends.append(event["run_id"])
+    assert ends == ids and all(store.get(r).status == "finished" for r in ids)
+
+
+def test_a_silent_worker_is_restarted_and_its_run_failed(worker, monkeypatch):
+    import mnist_core.worker as worker_mod
+
+    monkeypatch.setattr(worker_mod, "SILENCE_LIMIT", 3.0)
+    worker.start()
+    worker.ready.wait(120)
+    os.kill(worker.proc.pid, signal.SIGSTOP)  # alive but answering nothing: a hung worker
+    run, events = _train(worker, RunConfig(train_examples=1400, epochs=1, hidden=(16,)))
+    assert run.status == "failed" and "gave no news for 3 s" in run.data["reason"]
+    assert events[-1]["event"] == "end"
+    monkeypatch.setattr(worker_mod, "SILENCE_LIMIT", 300.0)
+    run, _ = _train(worker, RunConfig(train_examples=1400, epochs=1, hidden=(16,)))
+    assert run.status == "finished"  # the next job gets a fresh worker
