@@ -1,4 +1,4 @@
-"""Command line: ``python -m mnist_core {train,runs,evaluate} ...``.
+"""Command line: ``python -m mnist_core {train,runs,evaluate,lr-find,sweep,download} ...``.
 
 Every RunConfig field is a flag of ``train``, generated from ``config.FIELDS``; a bad value exits
 with status 2 and one line saying what is wrong.
@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 import threading
+import time
 
 from . import curves
 from .config import FIELD_BY_NAME, FIELDS, ConfigError, RunConfig, _coerce, _format, _parse
@@ -67,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--name", help="a display name for the run")
     t.add_argument("--tags", help="comma-separated tags")
     t.add_argument("--json", action="store_true", help="print the stored run record as JSON at the end")
+    t.add_argument("--repeat", type=int, default=1, choices=range(1, 11), metavar="N",
+                   help="train N runs with seeds seed, seed+1, ... as one group (1-10, default 1)")
 
     r = sub.add_parser("runs", help="list stored runs", description="List stored runs, newest first.")
     r.add_argument("--json", action="store_true", help="print the records as JSON")
@@ -86,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Find a dataset locally, or download it with Keras into ~/.keras/datasets.")
     d.add_argument("--dataset", choices=DISPLAY_NAMES, default="mnist")
 
+    f = sub.add_parser("lr-find", help="learning-rate range test for the given settings",
+                       description="Take a few hundred steps from fresh weights while the learning rate "
+                                   "grows exponentially; print loss against rate and a suggested rate.")
+    _add_config_flags(f)
+    f.add_argument("--data", help="dataset location, as for train")
+    f.add_argument("--steps", type=int, default=300, choices=range(20, 2001), metavar="STEPS",
+                   help="steps in the test (20-2000, default 300)")
+
     e = sub.add_parser("evaluate", help="evaluate a stored model on the test set",
                        description="Load a run's model.keras (safe mode) and evaluate it on the test set.")
     e.add_argument("run_id")
@@ -98,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         store = RunStore(args.runs_dir)
         return {"train": cmd_train, "runs": cmd_runs, "evaluate": cmd_evaluate,
-                "download": cmd_download, "sweep": cmd_sweep}[args.command](args, store)
+                "download": cmd_download, "sweep": cmd_sweep, "lr-find": cmd_lr_find}[args.command](args, store)
     except (ConfigError, DataError, StoreError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -114,7 +125,6 @@ def cmd_train(args: argparse.Namespace, store: RunStore) -> int:
 
     find_source(config.dataset, args.data)  # a wrong --data fails here, before a run is created
     store.mark_interrupted()
-    from .runner import execute  # imports TensorFlow
 
     def on_event(e: dict) -> None:
         if e["event"] == "setup":
@@ -130,15 +140,29 @@ def cmd_train(args: argparse.Namespace, store: RunStore) -> int:
                   f"acc {_pct(e['test_accuracy'])}  {e['train_seconds'] / e['epoch']:.2f} s/epoch  "
                   f"{e['wall_seconds']:.1f} s", flush=True)
 
-    stop = threading.Event()
-    box: dict = {}
     # The name and tags are checked before anything is created, so a bad one costs nothing.
     name = args.name
     tags = args.tags
     if name is not None or tags is not None:
         from .store import clean_name, clean_tags
         name, tags = clean_name(name or ""), clean_tags(tags or [])
-    run_id = store.create(config, name=name, tags=tags)
+    group, configs = config.seed_group(args.repeat, time.strftime("%Y%m%d-%H%M%S"))
+    statuses = []
+    for c in configs:
+        run = _train_one(c, store, args, on_event, name=name, tags=tags, group=group)
+        if run is None:  # Ctrl-C: the remaining seeds are not started
+            break
+        statuses.append(run.status)
+    return 0 if statuses and all(s in ("finished", "stopped") for s in statuses) else 1
+
+
+def _train_one(config: RunConfig, store: RunStore, args, on_event, name, tags, group):
+    """Train and store one run in a thread, so Ctrl-C stops it after the current step."""
+    from .runner import execute
+
+    stop = threading.Event()
+    box: dict = {}
+    run_id = store.create(config, name=name, tags=tags, group=group)
     worker = threading.Thread(target=lambda: box.update(run=execute(
         config, store, run_id=run_id, on_event=on_event, stop=stop, data_path=args.data)), daemon=True)
     worker.start()
@@ -161,7 +185,7 @@ def cmd_train(args: argparse.Namespace, store: RunStore) -> int:
         if d.get("reason"):
             print(f"reason: {d['reason']}")
         print(f"stored in {run.path}")
-    return 0 if run.status in ("finished", "stopped") else 1
+    return None if stop.is_set() else run
 
 
 def cmd_runs(args: argparse.Namespace, store: RunStore) -> int:
@@ -243,3 +267,22 @@ def cmd_sweep(args: argparse.Namespace, store: RunStore) -> int:
         print(f"[{i}/{len(todo)}] {config.label}: {run.status}, best {_pct(run.data.get('best_test_accuracy'))}",
               flush=True)
     return 1 if failed else 0
+
+
+def cmd_lr_find(args: argparse.Namespace, store: RunStore) -> int:
+    config = _config_from_args(args)
+    from . import data
+    from .lr_find import lr_range_test
+
+    result = lr_range_test(config, data.load(config.dataset, args.data), steps=args.steps)
+    print(f"learning-rate range test for {config.label}: {len(result['rates'])} steps")
+    print(f"{'rate':>10}  {'loss':>8}  {'smoothed':>8}")
+    every = max(1, len(result["rates"]) // 25)
+    for r, loss, sm in list(zip(result["rates"], result["losses"], result["smoothed"]))[::every]:
+        print(f"{r:>10.2e}  {loss:>8.4f}  {sm:>8.4f}")
+    if result["suggestion"] is None:
+        print("no suggestion: the loss exploded too early; try smaller --steps or a smaller batch")
+        return 1
+    print(f"suggested learning rate: {result['suggestion']:.3g} (where the smoothed loss falls fastest); "
+          f"train with --lr {result['suggestion']:.3g}")
+    return 0

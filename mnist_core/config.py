@@ -157,6 +157,17 @@ class RunConfig:
         """Like config_hash but ignoring epochs: two runs of the same settings for different lengths."""
         return dataclasses.replace(self, epochs=1).config_hash
 
+    def seed_group(self, repeat: int, stamp: str) -> tuple[str | None, list["RunConfig"]]:
+        """The same settings with seeds seed, seed+1, ... as one group (None for a single run).
+
+        One run shows one draw of the initial weights and batch order; a group shows how much of a
+        difference between two settings is just that luck."""
+        if repeat <= 1:
+            return None, [self]
+        hi = FIELD_BY_NAME["seed"].hi
+        return (f"{self.settings_hash()}-{stamp}",
+                [self.replace(seed=self.seed + i) for i in range(repeat) if self.seed + i <= hi])
+
     # --- serialisation ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

@@ -59,6 +59,8 @@ def test_json_prints_the_stored_record(env):
     (["evaluate", "../../etc"], "is not a run id"),
     (["evaluate", "20260101-000000-none-abcdef"], "There is no run"),
     (["bogus"], "invalid choice"),
+    (["train", "--repeat", "50"], "invalid choice: 50"),
+    (["lr-find", "--hidden", "0"], "hidden"),
 ])
 def test_bad_input_exits_non_zero_with_one_line(env, args, fragment):
     proc = cli(*args, env=env, check=False)
@@ -72,7 +74,29 @@ def _tf_noise(line):
     return line.startswith(("I0000", "E0000", "W0000", "WARNING: All log messages"))
 
 
-@pytest.mark.parametrize("command", [[], ["train"], ["runs"], ["evaluate"]])
+def test_repeat_trains_one_seed_group(env):
+    out = cli("train", "--epochs", "1", "--train-examples", "1400", "--hidden", "32", "--seed", "5",
+              "--repeat", "3", env=env).stdout
+    runs = RunStore(env["MNIST_RUNS_DIR"]).list()
+    assert out.count("finished: best test accuracy") == 3
+    assert sorted(r.config.seed for r in runs) == [5, 6, 7]
+    groups = {r.data["group"] for r in runs}
+    assert len(groups) == 1 and None not in groups
+
+
+def test_lr_find_prints_the_curve_and_a_usable_rate(env):
+    out = cli("lr-find", "--train-examples", "2000", "--hidden", "32", "--steps", "120", env=env).stdout
+    rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
+    rates = [float(r[0]) for r in rows]
+    assert len(rows) >= 10 and rates == sorted(rates) and rates[0] < 1e-4
+    suggestion = float(out.split("suggested learning rate: ")[1].split()[0])
+    assert 1e-4 < suggestion < 10  # somewhere between "barely moves" and "explodes"
+    # The suggested rate is accepted as it is printed by train's own flag parser.
+    assert f"--lr {out.split('--lr ')[1].split()[0]}" in out
+    assert not RunStore(env["MNIST_RUNS_DIR"]).list()  # a range test stores no run
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["runs"], ["evaluate"], ["lr-find"], ["sweep"]])
 def test_help_everywhere(command, env):
     out = cli(*command, "--help", env=env).stdout
     assert "usage:" in out

@@ -5,7 +5,6 @@ import time
 import streamlit as st
 
 from mnist_core import data, estimate
-from mnist_core.config import FIELD_BY_NAME
 from mnist_core.data import DISPLAY_NAMES
 from ui import controls, fmt, live, lr_finder, notes, services
 
@@ -19,12 +18,9 @@ def variance_curve(dataset: str):
 
 def queue_runs(config, repeat: int):
     """One run, or a group of runs differing only in their seed."""
-    if repeat == 1:
-        return [services.queue().submit(config)]
-    group = f"{config.settings_hash()}-{time.strftime('%Y%m%d-%H%M%S')}"
-    seeds = [config.seed + i for i in range(repeat) if config.seed + i <= FIELD_BY_NAME["seed"].hi]
-    return [services.queue().submit(config.replace(seed=s), group=group,
-                                    tags=[f"x{repeat} seeds"]) for s in seeds]
+    group, configs = config.seed_group(repeat, time.strftime("%Y%m%d-%H%M%S"))
+    tags = [f"x{repeat} seeds"] if group else None
+    return [services.queue().submit(c, group=group, tags=tags) for c in configs]
 
 
 def _components(config) -> int:
