@@ -33,19 +33,35 @@ def _options(nice: tuple, value, field) -> list:
     return sorted({v for v in nice if field.lo <= v <= field.hi} | {value})
 
 
+def _state_of(config: RunConfig) -> dict:
+    """The controls' session-state values that show ``config``."""
+    values = {K + name: getattr(config, name) for name in (
+        "dataset", "activation", "batch_norm", "optimizer", "learning_rate", "batch_size", "epochs", "seed",
+        "train_examples")}
+    values[K + "layers"] = len(config.hidden)
+    for i in range(4):
+        values[f"{K}units_{i + 1}"] = config.hidden[i] if i < len(config.hidden) else NEW_LAYER_UNITS
+    values[K + "pca_on"] = config.uses_pca
+    values[K + "pca_mode"] = "variance" if config.pca_variance else "components"
+    values[K + "pca"] = config.pca or 154
+    values[K + "pca_variance"] = config.pca_variance or 0.95
+    return values
+
+
 def set_state(config: RunConfig) -> None:
     """Put a config into the controls' session state (before the widgets are drawn)."""
+    st.session_state.update(_state_of(config))
+    st.session_state["_cfg_last"] = config
+
+
+def _restore_missing() -> None:
+    """Streamlit forgets a widget's value once a run ends without drawing it: a layer's units after
+    the layer count went down, or every control after a run cut short by a quick second click. Such
+    values come back from the last complete settings (kept under a key no widget owns)."""
     s = st.session_state
-    for name in ("dataset", "activation", "batch_norm", "optimizer", "learning_rate", "batch_size",
-                 "epochs", "seed", "train_examples"):
-        s[K + name] = getattr(config, name)
-    s[K + "layers"] = len(config.hidden)
-    for i in range(4):
-        s[f"{K}units_{i + 1}"] = config.hidden[i] if i < len(config.hidden) else NEW_LAYER_UNITS
-    s[K + "pca_on"] = config.uses_pca
-    s[K + "pca_mode"] = "variance" if config.pca_variance else "components"
-    s[K + "pca"] = config.pca or 154
-    s[K + "pca_variance"] = config.pca_variance or 0.95
+    for key, value in _state_of(s.get("_cfg_last") or RunConfig()).items():
+        if key not in s:
+            s[key] = value
 
 
 def load_from_link(fashion_available: bool) -> list[str]:
@@ -73,6 +89,7 @@ def sync_link(config: RunConfig | None, run_id: str | None) -> None:
 def render(fashion_available: bool, variance_curve: Callable[[str], object]) -> tuple[RunConfig | None, str | None]:
     """Draw every control; return (config, None) or (None, a sentence saying what is wrong)."""
     s = st.session_state
+    _restore_missing()
     datasets = ["mnist"] + (["fashion_mnist"] if fashion_available else [])
     dataset = st.selectbox(F["dataset"].label, datasets, key=K + "dataset", format_func=DISPLAY_NAMES.get,
                            help=F["dataset"].help + ("" if fashion_available else
@@ -135,9 +152,11 @@ def render(fashion_available: bool, variance_curve: Callable[[str], object]) -> 
     seed = st.number_input(F["seed"].label, int(F["seed"].lo), int(F["seed"].hi), key=K + "seed",
                            help=F["seed"].help)
     try:
-        return RunConfig(dataset=dataset, hidden=tuple(hidden), activation=activation, batch_norm=batch_norm,
-                         pca=pca, pca_variance=pca_variance, optimizer=optimizer,
-                         learning_rate=learning_rate, batch_size=batch_size, epochs=int(epochs),
-                         seed=int(seed), train_examples=train_examples), None
+        config = RunConfig(dataset=dataset, hidden=tuple(hidden), activation=activation, batch_norm=batch_norm,
+                           pca=pca, pca_variance=pca_variance, optimizer=optimizer,
+                           learning_rate=learning_rate, batch_size=batch_size, epochs=int(epochs),
+                           seed=int(seed), train_examples=train_examples)
     except ConfigError as e:
         return None, str(e)
+    s["_cfg_last"] = config
+    return config, None

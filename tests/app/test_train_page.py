@@ -59,6 +59,20 @@ def test_changing_a_control_updates_the_link(queue):
         RunConfig(hidden=(1568, 100), activation="elu")
 
 
+def test_fewer_layers_then_more_keeps_working(queue):
+    # Streamlit forgets the value of a widget a run did not draw: the second layer's units after the
+    # count went down to one. Going back up must show a layer again, not an error.
+    at = open_page()
+    at.select_slider(key="cfg_units_2").set_value(50).run()
+    at.slider(key="cfg_layers").set_value(1).run()
+    assert not at.exception and "784 → 300 → 10" in _text(at)
+    at.slider(key="cfg_layers").set_value(2).run()
+    assert not at.exception
+    assert [at.select_slider(key=f"cfg_units_{i}").value for i in (1, 2)] == [300, 100]
+    at.slider(key="cfg_layers").set_value(3).run()
+    assert not at.exception and "784 → 300 → 100 → 100 → 10" in _text(at)
+
+
 def test_train_submits_the_config_and_shows_the_finished_run(queue):
     at = open_page(epochs="5", batch_norm="1")
     at.button[0].click().run()
