@@ -24,7 +24,20 @@ from .worker import WorkerProcess
 
 log = logging.getLogger(__name__)
 CONCURRENCY_ENV = "MNIST_MAX_TRAININGS"
+WORKER_LIMIT_ENV = "MNIST_WORKER_MAX_MB"
 KEEP_FINISHED = 200  # finished jobs remembered in memory (their runs stay in the store regardless)
+
+
+def default_worker_limit() -> float:
+    """MB of resident memory past which a training worker is replaced between jobs. A fresh worker
+    (TensorFlow, MNIST, the compiled warm-up) holds about 1,000 MB here; each run's compiled
+    functions add a little, so without a limit a server that trains all day grows without end."""
+    env = os.environ.get(WORKER_LIMIT_ENV)
+    try:
+        return float(env) if env else 1200.0
+    except ValueError:
+        log.warning("%s=%r is not a number of MB; using the default", WORKER_LIMIT_ENV, env)
+        return 1200.0
 
 
 def default_concurrency() -> int:
@@ -57,12 +70,14 @@ Runner = Callable[..., object]  # the signature of runner.execute
 
 class JobQueue:
     def __init__(self, store: RunStore, max_concurrent: int | None = None,
-                 runner: Runner | None = None, data_path: str | None = None):
+                 runner: Runner | None = None, data_path: str | None = None,
+                 worker_limit_mb: float | None = None):
         """``runner`` trains one job in the calling thread (``runner.execute`` does it in-process;
         tests pass fakes); by default every queue thread drives a worker process of its own."""
         self.store = store
         self.max_concurrent = max_concurrent or default_concurrency()
         self.data_path = data_path
+        self.worker_limit_mb = worker_limit_mb or default_worker_limit()
         self._runner = runner
         self._jobs: dict[str, Job] = {}
         self._queue: collections.deque[str] = collections.deque()
@@ -96,6 +111,10 @@ class JobQueue:
         with self._cond:
             running = [j for j in self._jobs.values() if j.state == "running"]
             return running + [self._jobs[r] for r in self._queue]
+
+    def running_count(self) -> int:
+        with self._cond:
+            return sum(j.state == "running" for j in self._jobs.values())
 
     def position(self, run_id: str) -> int | None:
         """1 for the next job to start, 2 for the one after, ...; None if not waiting."""
@@ -159,6 +178,8 @@ class JobQueue:
                 job = self._jobs[self._queue.popleft()]
                 job.state = job.status = "running"
             self._run(job, self._runner or self._processes[index])
+            if not self._runner and self._processes[index].recycle_if_over(self.worker_limit_mb):
+                log.info("trainer %d recycled: it had grown past %.0f MB", index, self.worker_limit_mb)
 
     def _run(self, job: Job, runner: Runner) -> None:
         def on_event(event: dict) -> None:

@@ -128,6 +128,25 @@ class WorkerProcess:
                 return {"event": "reply", "error": "the model process ended unexpectedly; try again"}
             return reply
 
+    def rss_mb(self) -> float:
+        """The worker's resident memory in MB (0 if it is not running)."""
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as f:
+                return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmRSS:"))
+        except (AttributeError, OSError, StopIteration):
+            return 0.0
+
+    def recycle_if_over(self, limit_mb: float) -> bool:
+        """Between jobs: replace a worker that has grown past ``limit_mb`` with a fresh one. Every run
+        compiles new functions, and TensorFlow keeps some of each; a server that trains all day would
+        otherwise creep up in memory. The new worker warms up at once, before the next job needs it."""
+        if self.rss_mb() <= limit_mb:
+            return False
+        self.close()
+        self.proc = None
+        self.start()
+        return True
+
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.stdin.close()  # the worker exits when its input closes

@@ -115,13 +115,18 @@ def test_a_crashing_job_is_failed_and_does_not_block_the_queue(queue):
     assert queue.wait(good.run_id, timeout=5).status == "finished"
 
 
-def test_real_training_through_the_queue(tmp_path, small_mnist, monkeypatch):
-    monkeypatch.setattr("mnist_core.data.load", lambda *a, **k: small_mnist)
-    q = JobQueue(RunStore(tmp_path), max_concurrent=1)
+def test_real_training_through_the_queue_with_a_worker_recycled_between_jobs(tmp_path, mnist_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DATA", str(mnist_path))
+    # A 1 MB limit: every worker is over it, so each job ends with a fresh worker taking its place.
+    q = JobQueue(RunStore(tmp_path), max_concurrent=1, worker_limit_mb=1)
     try:
+        first_pid = q._processes[0].proc.pid
         job = q.submit(RunConfig(train_examples=2100, epochs=2, learning_rate=0.1))
         done = q.wait(job.run_id, timeout=120)
         assert done.status == "finished" and len(done.history) == 2 and done.setup["param_count"] > 0
         assert q.store.get(job.run_id).status == "finished"
+        second = q.wait(q.submit(RunConfig(train_examples=1400, epochs=1, hidden=(16,))).run_id, timeout=120)
+        assert second.status == "finished"
+        assert q._processes[0].proc.pid != first_pid
     finally:
         q.close()
