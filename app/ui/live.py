@@ -32,8 +32,16 @@ def _state(run_id: str) -> str | None:
 
 def show(run_id: str) -> None:
     state = _state(run_id)
-    every = {"queued": POLL_QUEUED, "running": POLL_RUNNING}.get(state)
-    st.fragment(_panel, run_every=every)(run_id, state)
+    st.fragment(_panel, run_every=_pace(run_id, state))(run_id, state)
+
+
+def _pace(run_id: str, state: str | None) -> float | None:
+    """Seconds between refreshes: fast while training or about to start, slow while waiting behind others."""
+    if state is None:
+        return None
+    queue = services.queue()
+    starting = queue.position(run_id) in (None, 1) and queue.running_count() < queue.max_concurrent
+    return POLL_RUNNING if state == "running" or starting else POLL_QUEUED
 
 
 def _panel(run_id: str, was: str | None) -> None:
