@@ -24,9 +24,15 @@ class HealthProbe:
         self.inner = keras.Model(model.inputs, [*pre, model.output])  # shares the model's layers
         self.kernels = [model.get_layer(f"dense_{i}").kernel for i in range(1, n_hidden + 1)]
         self.kernels.append(model.get_layer("logits").kernel)
-        self.x, self.y = tf.constant(x[:PROBE_SIZE]), tf.constant(y[:PROBE_SIZE])
+        # Variables, not constants: a later run of the same shape reuses this probe with its own batch.
+        self.x = tf.Variable(x[:PROBE_SIZE], trainable=False)
+        self.y = tf.Variable(y[:PROBE_SIZE], trainable=False)
         self.loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         self.measure = tf.function(self._measure)
+
+    def set_batch(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.x.assign(x[:PROBE_SIZE])
+        self.y.assign(y[:PROBE_SIZE])
 
     def _measure(self):
         with tf.GradientTape() as tape:

@@ -55,6 +55,7 @@ def execute(config: RunConfig, store: RunStore, run_id: str | None = None, on_ev
         status, reason = result.status, result.reason
         if save_model and result.model is not None and status in ("finished", "stopped"):
             _save_model(result, store.get(run_id).path)
+        result.release()  # the model is saved: its compiled loop may serve the next run
         store.update(run_id, status=status, reason=reason, ended=now_iso(),
                      compile_seconds=result.compile_seconds, analysis=result.analysis)
         stored = True

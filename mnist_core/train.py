@@ -50,10 +50,19 @@ class TrainResult:
     compile_seconds: float = 0.0  # tracing and XLA compilation, before epoch 1
     param_count: int = 0
     analysis: dict | None = None  # confusion matrix, per-class accuracy, misclassified test images
+    reused: bool = False  # the compiled loop of an earlier run of the same shape was reused
+    _loop: Any = field(default=None, repr=False)
 
     @property
     def milestones(self) -> dict:
         return curves.milestones(self.history)
+
+    def release(self) -> None:
+        """Done with ``model``: its compiled loop may now serve the next run of the same shape (which
+        overwrites the weights). Call it once the model is saved; without it nothing is reused."""
+        if self._loop is not None:
+            _put_idle(self._loop)
+            self._loop = None
 
 
 _TENSOR_LOCK = threading.Lock()
@@ -79,15 +88,41 @@ def _tensors(ds: data_mod.Dataset, key, x_train, x_test) -> tuple:
         return entry
 
 
+# Compiling a network's training step with XLA takes about a second, most of the wait between
+# pressing Train and the first point. Two runs of the same shape (layers, activation, BN, optimizer,
+# batch size, inputs) can share the compiled code: the second only overwrites the weights and the
+# optimizer's state with freshly initialised ones, so its numbers are exactly those of a fresh build.
+_IDLE: list["_CompiledLoop"] = []  # loops no run is using, most recently released last
+_IDLE_LOCK = threading.Lock()
+MAX_IDLE = 3
+
+
+def _take_idle(key: tuple, ds) -> "_CompiledLoop | None":
+    with _IDLE_LOCK:
+        for loop in reversed(_IDLE):
+            if loop.key == key and loop.ds is ds:
+                _IDLE.remove(loop)
+                return loop
+    return None
+
+
+def _put_idle(loop: "_CompiledLoop") -> None:
+    with _IDLE_LOCK:
+        _IDLE.append(loop)
+        del _IDLE[:-MAX_IDLE]
+
+
 class _CompiledLoop:
     """The training set as tensors and two compiled functions: run k steps, and evaluate."""
 
     def __init__(self, model, optimizer, tensors: tuple, batch_size: int, steps: int):
         self.model, self.optimizer = model, optimizer
         self.x, self.y, self.x_test, self.y_test = tensors
-        self.batch_size, self.steps = batch_size, steps
-        # One epoch's shuffled example indices, [steps, batch]; refilled each epoch, so the
-        # compiled function's inputs keep one shape and it compiles once.
+        self.batch_size = batch_size
+        self.key, self.ds, self.probe = None, None, None
+        # One epoch's shuffled example indices, [steps, batch], room for the whole training set;
+        # refilled each epoch, so the compiled function's inputs keep one shape and it compiles once
+        # for any number of training examples.
         self.order = tf.Variable(tf.zeros((steps, batch_size), tf.int32), trainable=False)
         self.loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         optimizer.build(model.trainable_variables)
@@ -128,6 +163,16 @@ class _CompiledLoop:
     def test_probabilities(self) -> np.ndarray:
         return tf.nn.softmax(self.model(self.x_test, training=False)).numpy()
 
+    def reset(self, model, optimizer) -> bool:
+        """Take the fresh weights of ``model`` and the initial state of ``optimizer`` (same shapes)."""
+        optimizer.build(model.trainable_variables)
+        if len(optimizer.variables) != len(self.optimizer.variables):
+            return False
+        self.model.set_weights(model.get_weights())  # BN's moving averages included
+        for mine, fresh in zip(self.optimizer.variables, optimizer.variables):
+            mine.assign(fresh)  # step count, learning rate, momenta, accumulators
+        return True
+
 
 def train(config: RunConfig, on_event: EventFn | None = None, stop: threading.Event | None = None,
           dataset: data_mod.Dataset | None = None, data_path: str | None = None) -> TrainResult:
@@ -151,13 +196,24 @@ def train(config: RunConfig, on_event: EventFn | None = None, stop: threading.Ev
     # The partial last batch is dropped, as the notebook did (range(n // batch_size)); each epoch
     # reshuffles, so every example is still seen.
     steps = len(examples) // config.batch_size
+    max_steps = len(ds.y_train) // config.batch_size
     model = build_model(config, x_train.shape[1])
     optimizer = build_optimizer(config)
-    loop = _CompiledLoop(model, optimizer, tensors, config.batch_size, steps)
     probe_rows = examples[:PROBE_SIZE]
-    probe = HealthProbe(model, len(config.hidden), config.batch_norm, x_train[probe_rows], ds.y_train[probe_rows])
+    key = (config.pca or config.pca_variance, x_train.shape[1], config.hidden, config.activation,
+           config.batch_norm, config.optimizer, config.batch_size, len(probe_rows))
+    loop = _take_idle(key, ds)
+    reused = loop is not None and loop.reset(model, optimizer)
+    if reused:
+        loop.probe.set_batch(x_train[probe_rows], ds.y_train[probe_rows])
+    else:
+        loop = _CompiledLoop(model, optimizer, tensors, config.batch_size, max_steps)
+        loop.key, loop.ds = key, ds
+        loop.probe = HealthProbe(model, len(config.hidden), config.batch_norm, x_train[probe_rows],
+                                 ds.y_train[probe_rows])
+    model, probe = loop.model, loop.probe
     result = TrainResult(config, "finished", model=model, pca=pca_info, pca_transform=pca_transform,
-                         param_count=model.count_params())
+                         param_count=model.count_params(), reused=reused, _loop=loop)
     result.setup_seconds = time.perf_counter() - t0
     emit({"event": "setup", "param_count": result.param_count, "steps_per_epoch": steps,
           "pca": pca_info, "setup_seconds": result.setup_seconds, "source": ds.source})
@@ -173,8 +229,9 @@ def train(config: RunConfig, on_event: EventFn | None = None, stop: threading.Ev
     wall_start = time.perf_counter()
     chunk, last_progress = 1, 0.0
     for epoch in range(1, config.epochs + 1):
-        order = examples[rng.permutation(len(examples))[: steps * config.batch_size]]
-        loop.order.assign(order.reshape(steps, config.batch_size).astype(np.int32))
+        order = np.zeros((max_steps, config.batch_size), np.int32)
+        order[:steps] = examples[rng.permutation(len(examples))[: steps * config.batch_size]].reshape(steps, -1)
+        loop.order.assign(order)
         loss_sum, correct, step = 0.0, 0, 0
         epoch_start = time.perf_counter()
         while step < steps:

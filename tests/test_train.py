@@ -40,6 +40,23 @@ def test_same_config_and_seed_give_the_same_curve(small_mnist):
     assert curve(3) != curve(4)
 
 
+@pytest.mark.parametrize("settings", [dict(), dict(activation="elu", batch_norm=True, optimizer="adam")])
+def test_a_released_compiled_loop_serves_the_next_run_with_the_same_numbers(small_mnist, settings):
+    config = RunConfig(hidden=(64, 32), epochs=2, train_examples=2100, learning_rate=0.05, **settings)
+    first = train(config, dataset=small_mnist)
+    first.release()
+    # Same shape, other seed, rate and example count: the compiled code is reused...
+    other = config.replace(seed=3, learning_rate=0.2, train_examples=1400)
+    reused = train(other, dataset=small_mnist)
+    assert reused.reused and reused.model is first.model
+    # ...and the curve is exactly that of a fresh build (nothing was released, so nothing is reused).
+    fresh = train(other, dataset=small_mnist)
+    assert not fresh.reused and fresh.model is not first.model
+    keys = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "dead_units", "grad_norm")
+    assert [[e[k] for k in keys] for e in reused.history] == [[e[k] for k in keys] for e in fresh.history]
+    assert reused.analysis == fresh.analysis
+
+
 def test_batch_norm_run_is_evaluated_with_moving_averages(small_mnist):
     result = train(small(batch_norm=True, activation="elu"), dataset=small_mnist)
     logits = result.model(small_mnist.x_test, training=False).numpy()
