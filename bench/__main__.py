@@ -2,9 +2,9 @@
 
 import sys
 
-from bench import app_speed, train_speed
+from bench import app_speed, load, train_speed
 
-for module in (train_speed, app_speed):
+for module in (train_speed, app_speed, load):
     print(f"\n## {module.__name__}\n", flush=True)
     sys.argv = [sys.argv[0]]
     module.main()

@@ -17,9 +17,10 @@ def secs(x: float | None) -> str:
     return f"{x / 60:.1f} min"
 
 
-def milestone_metric(column, threshold: str, m: dict | None) -> None:
+def milestone_metric(column, threshold: str, m: dict | None, ended: bool = False) -> None:
     """A metric: the epoch a test-accuracy bar was first reached, with the training time below it."""
-    column.metric(f"Reached {threshold}", "not yet" if not m else f"epoch {m['epoch']}",
+    missing = "not reached" if ended else "not yet"
+    column.metric(f"Reached {threshold}", missing if not m else f"epoch {m['epoch']}",
                   delta=None if not m else f"after {secs(m['train_seconds'])} of training",
                   delta_color="off", delta_arrow="off",
                   help=f"The first epoch with test accuracy at or above {threshold}, and the training "

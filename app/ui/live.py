@@ -90,8 +90,9 @@ def _panel(run_id: str, was: str | None) -> None:
                   help=f"Last epoch: {fmt.pct(history[-1]['test_accuracy'])}")
         c2.metric("Time per epoch", fmt.secs(curves.seconds_per_epoch(history)),
                   help="Training steps only; evaluating the 10,000 test images is not counted.")
-        fmt.milestone_metric(c3, "97%", ms["97"])
-        fmt.milestone_metric(c4, "98%", ms["98"])
+        ended = status not in ("queued", "running")
+        fmt.milestone_metric(c3, "97%", ms["97"], ended)
+        fmt.milestone_metric(c4, "98%", ms["98"], ended)
     if was and _state(run_id) != was:
         st.rerun(scope="app")  # it started or ended: redraw the page once, polling at the new pace
 

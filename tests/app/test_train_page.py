@@ -91,6 +91,16 @@ def test_train_submits_the_config_and_shows_the_finished_run(queue):
     assert deltas["Reached 97%"] == "after 2.00 s of training"
 
 
+def test_a_finished_run_that_missed_a_bar_says_not_reached(queue):
+    at = open_page(epochs="2")
+    at.button[0].click().run()
+    run_id = at.query_params["run"]
+    queue.wait(run_id[-1] if isinstance(run_id, list) else run_id, timeout=30)
+    at.run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Reached 97%"] == metrics["Reached 98%"] == "not reached"  # not "not yet": it ended
+
+
 def test_a_link_to_a_run_shows_it_after_a_refresh(queue):
     from tests.helpers import stored_run
 
