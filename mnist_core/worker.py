@@ -43,6 +43,7 @@ class WorkerProcess:
         self.ready = threading.Event()
         self._request_lock = threading.Lock()
         self._silent = False
+        self.last_used = time.monotonic()
 
     def start(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -117,6 +118,7 @@ class WorkerProcess:
     def request(self, message: dict, timeout: float = 300.0) -> dict:
         """Send a tool request and wait for its reply (tool workers only; one request at a time)."""
         with self._request_lock:
+            self.last_used = time.monotonic()
             self.start()
             self._send(message)
             try:
@@ -126,7 +128,22 @@ class WorkerProcess:
             if reply is _EOF:
                 self.proc = None
                 return {"event": "reply", "error": "the model process ended unexpectedly; try again"}
+            self.last_used = time.monotonic()
             return reply
+
+    def close_if_idle(self, seconds: float) -> bool:
+        """Stop a tool worker nobody has asked anything for ``seconds`` (it holds ~1 GB); the next
+        request starts a fresh one."""
+        if not self._request_lock.acquire(blocking=False):
+            return False  # a request is being answered
+        try:
+            if self.proc is None or self.proc.poll() is not None or time.monotonic() - self.last_used < seconds:
+                return False
+            self.close()
+            self.proc = None
+            return True
+        finally:
+            self._request_lock.release()
 
     def rss_mb(self) -> float:
         """The worker's resident memory in MB (0 if it is not running)."""

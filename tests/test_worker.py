@@ -105,3 +105,12 @@ def test_a_silent_worker_is_restarted_and_its_run_failed(worker, monkeypatch):
     monkeypatch.setattr(worker_mod, "SILENCE_LIMIT", 300.0)
     run, _ = _train(worker, RunConfig(train_examples=1400, epochs=1, hidden=(16,)))
     assert run.status == "finished"  # the next job gets a fresh worker
+
+
+def test_an_idle_tool_worker_is_stopped_and_restarts_on_the_next_request(worker):
+    assert worker.request({"cmd": "predict", "run_id": "../nope", "pixels": [0.0] * 784})["error"]
+    first = worker.proc
+    assert not worker.close_if_idle(600)  # used just now: kept
+    assert worker.close_if_idle(0) and first.poll() is not None  # idle: stopped, its memory given back
+    reply = worker.request({"cmd": "predict", "run_id": "../nope", "pixels": [0.0] * 784})
+    assert "is not a run id" in reply["error"] and worker.proc.pid != first.pid

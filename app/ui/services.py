@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from mnist_core import data, jobs
@@ -60,11 +61,12 @@ def fashion_available() -> bool:
 
 
 _tools = None
+TOOLS_IDLE_SECONDS = 180  # a tool worker unused this long is stopped, giving back its ~1 GB
 
 
 def tools():
     """A worker process for quick model work (predictions, the learning-rate finder), started on first
-    use, so this process never imports TensorFlow."""
+    use, so this process never imports TensorFlow, and stopped again after a few idle minutes."""
     global _tools
     with _lock:
         if _tools is None:
@@ -72,6 +74,12 @@ def tools():
 
             _tools = WorkerProcess(store())
             _tools.start()
+
+            def reap():
+                while True:
+                    time.sleep(10)
+                    _tools.close_if_idle(TOOLS_IDLE_SECONDS)
+            threading.Thread(target=reap, name="tools-reaper", daemon=True).start()
         return _tools
 
 
