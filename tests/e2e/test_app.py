@@ -36,9 +36,12 @@ def test_train_elu_with_batch_norm_live(page, server):
     pg.get_by_text("400-100 elu BN sgd lr0.1 n2000").first.wait_for()
     pg.get_by_role("button", name="Train", exact=True).click()
     pg.get_by_text("Finished 2 epochs.").wait_for(timeout=60_000)
+    # The final numbers arrive with the same redraw as the message, a moment after it.
+    for text in ("Best test accuracy", "Reached 97%"):
+        pg.get_by_text(text).wait_for(timeout=10_000)
     chart = pg.locator("[data-testid='stVegaLiteChart']").first
-    assert chart.locator("svg").count() >= 1 and "test accuracy" in chart.inner_text()
-    assert pg.get_by_text("Best test accuracy").is_visible() and pg.get_by_text("Reached 97%").is_visible()
+    chart.locator("svg").first.wait_for(timeout=10_000)
+    assert "test accuracy" in chart.inner_text()
     run = server["user"].get(_run_id(pg))
     assert run.status == "finished" and len(run.history) == 2
     assert run.config == RunConfig(hidden=(400, 100), activation="elu", batch_norm=True, epochs=2,
@@ -91,7 +94,7 @@ def test_a_shared_link_opens_with_its_settings(page, server):
     wait_for_app(pg)
     pg.get_by_text("500-150 elu BN nesterov").first.wait_for()
     sidebar = _sidebar(pg)
-    assert sidebar.get_by_text("ELU is like ReLU").is_visible()  # the note of the selected activation
+    sidebar.get_by_text("ELU is like ReLU").wait_for(timeout=10_000)  # the note of the selected activation
     assert sidebar.get_by_role("switch", name="Batch norm").is_checked()
     assert sidebar.get_by_role("slider", name="Units in layer 1").get_attribute("aria-valuetext") == "500"
     assert sidebar.get_by_role("slider", name="Units in layer 2").get_attribute("aria-valuetext") == "150"

@@ -27,7 +27,7 @@ def test_details_of_a_trained_run(page, server):
     assert run_id in pg.url
     expect(pg.locator("[data-testid='stImageContainer'] img")).to_have_count(40, timeout=30_000)
     expect(pg.locator("[data-testid='stVegaLiteChart'] svg")).to_have_count(6, timeout=30_000)
-    assert pg.get_by_text("Units that never activate").first.is_visible()
+    pg.get_by_text("Units that never activate").first.wait_for(timeout=10_000)
 
 
 def test_upload_a_digit_and_see_the_prediction(page, server, mnist):
