@@ -15,33 +15,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
+from bench import appserver
 from mnist_core.config import RunConfig
 from mnist_core.store import RunStore
 
-PROJECT = Path(__file__).resolve().parent.parent
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def start_server(port: int, env: dict) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(PROJECT / "app" / "main.py"),
-                             "--server.port", str(port), "--server.headless", "true",
-                             "--browser.gatherUsageStats", "false"], env=env, cwd=PROJECT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("server did not start")
 
 
 def fill_store(folder: Path, n: int) -> None:
@@ -117,18 +98,15 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-app-"))
     fill_store(tmp / "many", 200)
     os.environ["BENCH_STORE"] = str(tmp / "many")
-    env = {**os.environ, "MNIST_RUNS_DIR": str(tmp / "user"), "MNIST_REFERENCE_RUNS": str(tmp / "many"),
-           "PYTHONPATH": str(PROJECT)}
+    env = {**os.environ, "MNIST_RUNS_DIR": str(tmp / "user"), "MNIST_REFERENCE_RUNS": str(tmp / "many")}
     if args.data:
         env["MNIST_DATA"] = args.data
-    port = 8765
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=FLAGS)
+        browser = p.chromium.launch(executable_path=appserver.CHROMIUM, args=appserver.CHROMIUM_FLAGS)
         cold, warm, first, table, navigate, overlay = [], [], [], [], [], []
         for _ in range(args.repeat):
-            server = start_server(port, env)
+            server, url = appserver.start(env, tmp / "server.log")
             try:
-                url = f"http://127.0.0.1:{port}"
                 pg = browser.new_page(viewport={"width": 1400, "height": 1000})
                 cold.append(controls_ready(pg, url))
                 time.sleep(15)  # let the worker process finish warming up (TensorFlow, MNIST, XLA)
@@ -139,8 +117,7 @@ def main() -> None:
                 navigate.append(b)
                 overlay.append(c)
             finally:
-                server.terminate()
-                server.wait()
+                appserver.stop(server)
         browser.close()
     med = statistics.median
     print(f"\n{os.cpu_count()} cores; median of {args.repeat} fresh servers\n")

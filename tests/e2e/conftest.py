@@ -8,23 +8,16 @@ A screenshot of the page is saved in tests/e2e/screenshots/ whenever a test fail
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from bench import appserver
+from bench.appserver import CHROMIUM
 from mnist_core.config import RunConfig
 from mnist_core.store import RunStore
 from tests.helpers import stored_run
 
-PROJECT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 SHOTS = Path(__file__).parent / "screenshots"
 
 
@@ -43,15 +36,9 @@ def chromium():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=appserver.CHROMIUM_FLAGS)
         yield browser
         browser.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -63,33 +50,14 @@ def server(tmp_path_factory, mnist_path):
                tags=["shipped-e2e"])
     stored_run(reference, RunConfig(activation="elu", batch_norm=True, epochs=4), [0.95, 0.965, 0.97, 0.975],
                seconds_per_epoch=1.1, tags=["shipped-e2e"])
-    port = _free_port()
     env = {**os.environ, "MNIST_DATA": str(mnist_path), "MNIST_RUNS_DIR": str(root / "user"),
-           "MNIST_REFERENCE_RUNS": str(root / "reference"), "PYTHONPATH": str(PROJECT)}
-    log = open(root / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(PROJECT / "app" / "main.py"),
-                             "--server.port", str(port), "--server.headless", "true",
-                             "--browser.gatherUsageStats", "false"], env=env, stdout=log, stderr=log,
-                            cwd=PROJECT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            pytest.fail(f"the app server did not become healthy; log: {(root / 'server.log').read_text()[-2000:]}")
-        time.sleep(0.3)
-    yield {"url": url, "user": RunStore(root / "user", root / "reference"), "root": root}
-    proc.terminate()
+           "MNIST_REFERENCE_RUNS": str(root / "reference")}
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        proc, url = appserver.start(env, root / "server.log")
+    except appserver.ServerError as e:
+        pytest.fail(str(e))
+    yield {"url": url, "user": RunStore(root / "user", root / "reference"), "root": root}
+    appserver.stop(proc)
 
 
 @pytest.hookimpl(hookwrapper=True)

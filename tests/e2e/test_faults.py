@@ -5,27 +5,13 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from bench import appserver
 from mnist_core.store import RunStore
-from tests.e2e.conftest import PROJECT, _free_port
-
-
-def _start(env, port, log):
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(PROJECT / "app" / "main.py"),
-                             "--server.port", str(port), "--server.headless", "true"],
-                            env=env, stdout=log, stderr=log, cwd=PROJECT)
-    for _ in range(300):
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError("server did not start")
 
 
 def _children(pid):
@@ -35,13 +21,12 @@ def _children(pid):
 
 def test_sigkill_during_a_run_keeps_its_epochs_as_interrupted(chromium, tmp_path, mnist_path):
     env = {**os.environ, "MNIST_DATA": str(mnist_path), "MNIST_RUNS_DIR": str(tmp_path / "user"),
-           "MNIST_REFERENCE_RUNS": "", "PYTHONPATH": str(PROJECT)}
-    port = _free_port()
-    log = open(tmp_path / "server.log", "w")
-    server = _start(env, port, log)
+           "MNIST_REFERENCE_RUNS": ""}
+    log = tmp_path / "server.log"
+    server, url = appserver.start(env, log)
     page = chromium.new_page()
     try:
-        page.goto(f"http://127.0.0.1:{port}/?epochs=100&hidden=1000-1000")
+        page.goto(f"{url}/?epochs=100&hidden=1000-1000")
         page.get_by_role("button", name="Train", exact=True).click()
         page.get_by_text(re.compile(r"Epoch 3/100")).wait_for(timeout=90_000)
         workers = _children(server.pid)
@@ -62,10 +47,10 @@ def test_sigkill_during_a_run_keeps_its_epochs_as_interrupted(chromium, tmp_path
     logged = len(run.history)
     assert run.status == "running" and logged >= 2
 
-    server = _start(env, port, log)  # the next start marks it
+    server, url = appserver.start(env, log)  # the next start marks it
     try:
         page = chromium.new_page()
-        page.goto(f"http://127.0.0.1:{port}/compare")
+        page.goto(f"{url}/compare")
         page.get_by_text("runs shown").wait_for(timeout=60_000)
         page.close()
         run = store.get(run.run_id)
@@ -74,9 +59,7 @@ def test_sigkill_during_a_run_keeps_its_epochs_as_interrupted(chromium, tmp_path
         events = EventAccumulator(str(run.path)).Reload().Tensors("accuracy/test")
         assert [e.step for e in events][:logged] == list(range(1, logged + 1))
     finally:
-        server.terminate()
-        server.wait()
-        log.close()
+        appserver.stop(server)
 
 
 def test_hostile_links_and_names_leave_the_store_alone(page, server, tmp_path):
