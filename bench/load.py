@@ -19,9 +19,7 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,11 +27,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bench import appserver
 from mnist_core.store import RunStore
+from mnist_core.worker import rss_mb as process_rss_mb
 
-PROJECT = Path(__file__).resolve().parent.parent
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def rss_mb(pid: int) -> dict[str, float]:
@@ -44,9 +41,7 @@ def rss_mb(pid: int) -> dict[str, float]:
         try:
             cmd = open(f"/proc/{p}/cmdline").read().split("\0")
             name = "server" if p == pid else next((c for c in cmd if "mnist_core" in c), cmd[0]) + f" {p}"
-            for line in open(f"/proc/{p}/status"):
-                if line.startswith("VmRSS:"):
-                    sizes[name] = int(line.split()[1]) / 1024
+            sizes[name] = process_rss_mb(p)
             todo += [int(c) for c in open(f"/proc/{p}/task/{p}/children").read().split()]
         except OSError:
             pass
@@ -129,11 +124,10 @@ async def drive(url: str, args, latencies: list, done: list, lost: list, tmp: Pa
     # Chromium's rendering on the server's own two cores would starve the server and the trainer;
     # the tabs run at idle priority (SCHED_IDLE: Chromium resets nice values itself).
     wrapper = Path(tempfile.mkdtemp()) / "chromium-idle"
-    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    wrapper.write_text(f'#!/bin/sh\nexec chrt --idle 0 {chromium} "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\nexec chrt --idle 0 {appserver.CHROMIUM} "$@"\n')
     wrapper.chmod(0o755)
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=str(wrapper), args=FLAGS)
+        browser = await p.chromium.launch(executable_path=str(wrapper), args=appserver.CHROMIUM_FLAGS)
         tasks += [browser_session(browser, url, i, latencies, done, lost, args.think, tmp)
                   for i in range(args.browsers)]
         await asyncio.gather(*tasks)
@@ -150,24 +144,13 @@ def main() -> None:
                     help="mean seconds each session waits between interactions (default 3)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    env = {**os.environ, "MNIST_RUNS_DIR": str(tmp / "runs"), "MNIST_REFERENCE_RUNS": "", "PYTHONPATH": str(PROJECT)}
+    env = {**os.environ, "MNIST_RUNS_DIR": str(tmp / "runs"), "MNIST_REFERENCE_RUNS": ""}
     if args.data:
         env["MNIST_DATA"] = args.data
-    with socket.socket() as sock:  # a free port
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(PROJECT / "app" / "main.py"),
-                               "--server.port", str(port), "--server.headless", "true"], env=env, cwd=PROJECT,
-                              stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "w"))
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-            break
-        except OSError:
-            if server.poll() is not None:
-                sys.exit(f"the server exited at start; see {tmp / 'server.log'}")
-            time.sleep(0.2)
+    try:
+        server, url = appserver.start(env, tmp / "server.log")
+    except appserver.ServerError as e:
+        sys.exit(str(e))
     urllib.request.urlopen(url + "/")  # first visit: starts the worker processes
     time.sleep(10)
     peak, stop = [{}], threading.Event()
@@ -186,8 +169,7 @@ def main() -> None:
         elapsed = time.perf_counter() - t
     finally:
         stop.set()
-        server.terminate()
-        server.wait()
+        appserver.stop(server)
     runs = RunStore(tmp / "runs", None).list()
     finished = [r for r in runs if r.status == "finished" and len(r.history) == 1]
     p95 = statistics.quantiles(latencies, n=20)[-1] if len(latencies) >= 2 else float("nan")

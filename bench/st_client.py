@@ -8,9 +8,10 @@ answers (elements, query-string changes), so the load on the server is a real ta
 
 Protocol, as Streamlit's frontend speaks it: BackMsg ``rerun_script`` (ClientState: query string,
 page, widget states, optionally a fragment id) goes up; ForwardMsgs come down: ``new_session`` at
-the start of each full run (which also cancels the page's auto-reruns), ``delta`` for each element,
+the start of every run (a full run, one naming no fragment, cancels the page's auto-reruns), ``delta``
+for each element,
 ``page_info_changed`` when the script sets query parameters, ``auto_rerun`` for a fragment with
-``run_every``, ``script_finished``.
+``run_every``, ``script_finished`` (not needed here).
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ class Session:
         self.ids: dict[tuple[str, str], str] = {}  # (kind, label) -> widget id, from the last run
         self.texts: list[tuple[float, str]] = []  # (arrival time, markdown or alert text)
         self.auto: dict[str, list[float]] = {}  # fragment id -> [interval, when next due]
-        self.finished = asyncio.Event()
         self.ws = None
 
     async def __aenter__(self):
@@ -59,8 +59,6 @@ class Session:
         if trigger:
             states.append(WidgetState(id=trigger, trigger_value=True))
         cs.widget_states.widgets.extend(states)
-        if not fragment:
-            self.finished.clear()
         await self.ws.send(msg.SerializeToString())
 
     async def click(self, label: str) -> None:
@@ -98,8 +96,6 @@ class Session:
             elif kind == "auto_rerun":
                 every = msg.auto_rerun.interval
                 self.auto[msg.auto_rerun.fragment_id] = [every, time.perf_counter() + every]
-            elif kind == "script_finished":
-                self.finished.set()
             elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
                 self._element(msg.delta.new_element)
 

@@ -33,6 +33,15 @@ _EOF = object()
 SILENCE_LIMIT = 300.0  # seconds without any event from a training worker before it is presumed hung
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` in MB, from /proc (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        return 0.0
+
+
 class WorkerProcess:
     """The parent's handle on one worker process; call it like ``runner.execute``."""
 
@@ -42,7 +51,6 @@ class WorkerProcess:
         self.lines: queue.Queue = queue.Queue()
         self.ready = threading.Event()
         self._request_lock = threading.Lock()
-        self._silent = False
         self.last_used = time.monotonic()
 
     def start(self) -> None:
@@ -92,7 +100,9 @@ class WorkerProcess:
             except queue.Empty:
                 if time.monotonic() - heard > SILENCE_LIMIT:  # a hung worker must not hold up the queue
                     self.proc.kill()
-                    self._silent = True
+                    self._died(run_id, on_event, f"the training process gave no news for {SILENCE_LIMIT:.0f} s "
+                                                 f"and was restarted")
+                    return
                 continue
             heard = time.monotonic()
             if event is _EOF:
@@ -102,11 +112,9 @@ class WorkerProcess:
             if event.get("event") == "end":
                 return
 
-    def _died(self, run_id: str, on_event) -> None:
+    def _died(self, run_id: str, on_event, reason: str | None = None) -> None:
         code = self.proc.wait()
-        reason = (f"the training process gave no news for {SILENCE_LIMIT:.0f} s and was restarted"
-                  if self._silent else f"the training process ended unexpectedly (exit code {code})")
-        self._silent = False
+        reason = reason or f"the training process ended unexpectedly (exit code {code})"
         try:
             if self.store.get(run_id).status in ACTIVE:
                 self.store.update(run_id, status="failed", reason=reason, ended=now_iso())
@@ -147,11 +155,7 @@ class WorkerProcess:
 
     def rss_mb(self) -> float:
         """The worker's resident memory in MB (0 if it is not running)."""
-        try:
-            with open(f"/proc/{self.proc.pid}/status") as f:
-                return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmRSS:"))
-        except (AttributeError, OSError, StopIteration):
-            return 0.0
+        return 0.0 if self.proc is None else rss_mb(self.proc.pid)
 
     def recycle_if_over(self, limit_mb: float) -> bool:
         """Between jobs: replace a worker that has grown past ``limit_mb`` with a fresh one. Every run

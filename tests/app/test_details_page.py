@@ -34,7 +34,7 @@ def test_details_show_curves_mistakes_and_layer_health(queue):
     images = at.image
     assert len(images) == 1 and len(images[0].value) == 3
     assert images[0].captions == ["5 → 6 (90%)", "4 → 9 (80%)", "9 → 4 (70%)"]
-    assert any(f"tensorboard --logdir" in c.value and run.run_id in c.value for c in at.code)
+    assert any("tensorboard --logdir" in c.value and run.run_id in c.value for c in at.code)
     at.segmented_control(key="gallery_digit").set_value(4).run()
     assert at.image[0].captions == ["4 → 9 (80%)"]
 

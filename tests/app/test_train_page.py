@@ -1,6 +1,5 @@
 """The Train page with Streamlit's AppTest: controls, the shareable link, Train, errors."""
 
-import time
 
 from mnist_core.config import RunConfig
 from tests.app.conftest import open_page
