@@ -50,7 +50,7 @@ def _panel(run_id: str, was: str | None) -> None:
     try:
         run = queue.store.get(run_id)
     except StoreError as e:
-        st.info(f"{e} It may have been deleted.")
+        st.info(fmt.say("{} It may have been deleted.", e))
         return
     config = run.config
     history = list(job.history) if job and job.state != "done" else run.history
@@ -102,9 +102,9 @@ def _final_status(run) -> None:
     n = len(run.history)
     text = {"finished": f"Finished {n} epoch{'s' * (n != 1)}.",
             "stopped": f"Stopped after {n} finished epoch{'s' * (n != 1)}.",
-            "diverged": f"Diverged: {reason}.",
-            "interrupted": f"Interrupted: {reason}.",
-            "failed": f"Failed: {reason}"}.get(run.status, run.status)
+            "diverged": fmt.say("Diverged: {}.", reason),
+            "interrupted": fmt.say("Interrupted: {}.", reason),
+            "failed": fmt.say("Failed: {}", reason)}.get(run.status, fmt.plain(run.status))
     (st.success if run.status == "finished" else st.warning if run.status != "failed" else st.error)(text)
 
 

@@ -6,7 +6,7 @@ import streamlit as st
 
 from mnist_core.config import RunConfig
 
-from . import controls, services
+from . import controls, fmt, services
 
 
 def _apply(rate: float) -> None:
@@ -26,7 +26,7 @@ def panel(config: RunConfig) -> None:
         if not result:
             return
         if "error" in result:
-            st.error(result["error"])
+            st.error(fmt.plain(result["error"]))
             return
         import altair as alt  # loaded on first use: the Train page's first paint does not wait for it
         import pandas as pd

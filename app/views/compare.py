@@ -93,7 +93,7 @@ with diff_col:
     elif diff.empty:
         st.caption("The selected runs have identical settings (different runs of the same config).")
     else:
-        st.table(diff)
+        st.table(diff.rename(columns=fmt.plain))  # st.table renders Markdown, even in headers
     for r in chosen[:6]:
         st.page_link("views/details.py", label=f"Details: {fmt.plain(r.display_name)}", icon=":material/troubleshoot:",
                      query_params={"run": r.run_id})
@@ -117,13 +117,13 @@ with st.expander(f"Rename, tag or delete ({len(mine)} of your runs selected)"):
                     store.set_tags(target.run_id, tags)
                     st.rerun()
                 except StoreError as e:
-                    st.error(str(e))
+                    st.error(fmt.plain(e))
         confirm = st.checkbox(f"Yes, delete the {len(mine)} selected run(s) of mine", key="confirm_delete")
         if st.button("Delete", disabled=not confirm, type="secondary"):
             for r in mine:
                 try:
                     store.delete(r.run_id)
                 except StoreError as e:
-                    st.error(str(e))
+                    st.error(fmt.plain(e))
             st.session_state.pop("confirm_delete", None)
             st.rerun()

@@ -26,7 +26,7 @@ if wanted and wanted not in by_id:
     try:
         store.get(wanted)
     except StoreError as e:
-        st.warning(f"{e} Showing the newest run instead.")
+        st.warning(fmt.say("{} Showing the newest run instead.", e))
     wanted = None
 run_id = st.selectbox("Run", list(by_id), index=list(by_id).index(wanted or runs[0].run_id),
                       format_func=lambda i: compare.run_label(by_id[i]), key="details_run")
@@ -36,10 +36,10 @@ run = by_id[run_id]
 d, config, history = run.data, run.config, run.history
 
 st.subheader(fmt.plain(run.display_name))
-st.caption(f"{config.label} · {run.status} · created {str(d.get('created', ''))[:19].replace('T', ' ')} · "
-           f"{'reference run, shipped with the project' if run.reference else 'your run'}")
+st.caption(fmt.say("{} · {} · created {} · {}", config.label, run.status, str(d.get("created") or "")[:19].replace("T", " "),
+                   "reference run, shipped with the project" if run.reference else "your run"))
 if d.get("reason"):
-    st.warning(f"{run.status.capitalize()}: {d['reason']}")
+    st.warning(fmt.say("{}: {}", run.status.capitalize(), d["reason"]))
 if not history:
     st.info("This run has no finished epoch yet.")
     st.stop()

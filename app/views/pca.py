@@ -20,7 +20,7 @@ name = c1.selectbox("Dataset", names, format_func=DISPLAY_NAMES.get, key="pca_da
 k = c2.slider("Components kept", 1, 783, 154, key="pca_k")
 state, problem = services.dataset_state(name)
 if state != "ready":
-    st.error(problem or f"{DISPLAY_NAMES[name]} is not on this machine; see the Train page for how to provide it.")
+    st.error(fmt.plain(problem or f"{DISPLAY_NAMES[name]} is not on this machine; see the Train page for how to provide it."))
     st.stop()
 
 with st.spinner("Fitting PCA..."):

@@ -34,7 +34,7 @@ def _components(config) -> int:
 st.title("Train a network")
 fashion = services.fashion_available()
 for warning in controls.load_from_link(fashion):
-    st.warning(warning)
+    st.warning(fmt.plain(warning))
 
 with st.sidebar:
     config, problem = controls.render(fashion, variance_curve)
@@ -56,12 +56,12 @@ if state == "download":
         st.markdown(notes.MISSING_DATA.format(env=data.ENV_VARS[dataset]))
         st.stop()
 if state == "missing":
-    st.error(f"{DISPLAY_NAMES[dataset]} is not available: {found}")
+    st.error(fmt.say("{} is not available: {}", DISPLAY_NAMES[dataset], found))
     st.markdown(notes.MISSING_DATA.format(env=data.ENV_VARS[dataset]))
     st.stop()
 
 if problem:
-    st.error(problem)
+    st.error(fmt.plain(problem))
 else:
     inputs = config.input_size(_components(config)) if config.uses_pca else 784
     shape = " → ".join([f"PCA {inputs}" if config.uses_pca else "784", *map(str, config.hidden), "10"])

@@ -57,7 +57,7 @@ with right:
     with st.spinner("Asking the model (the first question starts a model process)..."):
         reply = services.tool({"cmd": "predict", "run_id": run.run_id, "pixels": pixels.round(4).tolist()})
     if "error" in reply:
-        st.error(reply["error"])
+        st.error(fmt.plain(reply["error"]))
         st.stop()
     proba = np.asarray(reply["probabilities"])
     top = np.argsort(-proba)[:3]

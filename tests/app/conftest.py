@@ -1,5 +1,6 @@
 """AppTest fixtures: the pages run in this process against a temporary store and a fake trainer."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -32,3 +33,8 @@ def open_page(page: str = "train", **query) -> AppTest:
     for key, value in query.items():
         at.query_params[key] = value
     return at.run()
+
+
+def shown(markdown: str) -> str:
+    """What a reader sees of Markdown that quotes user text: escapes and word joiners removed."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")

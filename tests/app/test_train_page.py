@@ -2,11 +2,11 @@
 
 
 from mnist_core.config import RunConfig
-from tests.app.conftest import open_page
+from tests.app.conftest import open_page, shown
 
 
 def _text(at) -> str:
-    return "\n".join(m.value for m in [*at.markdown, *at.caption, *at.info, *at.warning, *at.error,
+    return "\n".join(shown(m.value) for m in [*at.markdown, *at.caption, *at.info, *at.warning, *at.error,
                                        *at.success])
 
 
@@ -40,7 +40,7 @@ def test_bad_link_values_fall_back_with_visible_warnings(queue):
     at = open_page(hidden="99999", epochs="abc", learning_rate="1e9", activation="<script>alert(1)</script>",
                    batch_norm="1")
     assert not at.exception
-    warnings = [w.value for w in at.warning]
+    warnings = [shown(w.value) for w in at.warning]
     assert len(warnings) == 4
     for name in ("hidden", "epochs", "learning_rate", "activation"):
         assert any(name in w for w in warnings)
@@ -124,7 +124,7 @@ def test_settings_that_cannot_go_together_disable_train(queue):
     at.select_slider(key="cfg_train_examples").set_value(1000).run()
     at.select_slider(key="cfg_batch_size").set_value(4096).run()
     assert not at.exception
-    assert any("batch_size (4096) is larger than train_examples (1000)" in e.value for e in at.error)
+    assert any("batch_size (4096) is larger than train_examples (1000)" in shown(e.value) for e in at.error)
     assert at.button[0].disabled
 
 

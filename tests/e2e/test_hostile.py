@@ -1,0 +1,65 @@
+"""What a hostile student can send the server, in a real browser: injection links and names, and
+(below) oversized or malformed uploads. Nothing reaches another visitor as a link, an image or an error box."""
+
+import re
+from urllib.parse import urlparse
+
+from mnist_core.config import RunConfig
+from tests.e2e.conftest import wait_for_app
+from tests.helpers import stored_run
+
+PHISH = "[Your session expired, log in here](https://evil.example/login)"
+IMAGE = "![i](https://evil.example/x.png)"
+
+
+def _evil(url: str) -> bool:
+    return (urlparse(url).hostname or "").endswith("evil.example")
+
+
+def _shows_literally(pg, text: str) -> bool:
+    body = pg.locator("[data-testid='stMain']").inner_text().replace("\u2060", "")
+    return text in body
+
+
+def _no_evil_markup(pg, fetched: list[str]) -> None:
+    assert pg.locator("a[href*='evil.example']").count() == 0, "a link to evil.example is on the page"
+    assert pg.locator("img[src*='evil.example']").count() == 0, "an image from evil.example is on the page"
+    assert not fetched, f"the browser fetched {fetched}"
+    assert pg.locator("[data-testid='stException']").count() == 0
+
+
+def test_injection_links_show_their_text_and_nothing_else(page, server):
+    pg = page
+    fetched = []
+    pg.on("request", lambda r: fetched.append(r.url) if _evil(r.url) else None)
+    for value in (PHISH, IMAGE):
+        pg.goto(server["url"] + "/details?run=" + value)
+        wait_for_app(pg)
+        pg.get_by_text(re.compile("is not a run id")).wait_for()
+        assert _shows_literally(pg, value)
+        _no_evil_markup(pg, fetched)
+    pg.goto(server["url"] + "/?hidden=" + PHISH.replace("&", "%26"))
+    wait_for_app(pg)
+    pg.get_by_text(re.compile("Ignored the link's hidden")).wait_for()
+    assert _shows_literally(pg, PHISH)
+    _no_evil_markup(pg, fetched)
+
+
+def test_a_hostile_run_name_and_reason_stay_text_on_every_page(page, server):
+    pg = page
+    fetched = []
+    pg.on("request", lambda r: fetched.append(r.url) if _evil(r.url) else None)
+    store = server["user"]
+    run = stored_run(store, RunConfig(epochs=2, seed=7), [0.9, 0.95], status="failed", name=PHISH)
+    store.update(run.run_id, reason=IMAGE + " www.evil.example")
+    try:
+        for path in (f"/details?run={run.run_id}", f"/?run={run.run_id}", f"/compare?runs={run.run_id}"):
+            pg.goto(server["url"] + path)
+            wait_for_app(pg)
+            pg.get_by_text(re.compile("Your session expired")).first.wait_for()
+            assert _shows_literally(pg, PHISH), path
+            if "compare" not in path:
+                assert _shows_literally(pg, IMAGE + " www.evil.example"), path
+            _no_evil_markup(pg, fetched)
+    finally:
+        store.delete(run.run_id)
