@@ -6,7 +6,11 @@ Streamlit would also list on its own); what they share is in ui/.
 
 import streamlit as st
 
-st.set_page_config(page_title="MNIST explorer", page_icon=":material/draw:", layout="wide")
+from ui import present
+
+presenting = present.presenting()
+st.set_page_config(page_title="MNIST explorer", page_icon=":material/draw:", layout="wide",
+                   initial_sidebar_state="collapsed" if presenting else "auto")
 
 page = st.navigation([
     st.Page("views/train.py", title="Train", icon=":material/model_training:", default=True),
@@ -15,5 +19,9 @@ page = st.navigation([
     st.Page("views/try.py", title="Try a model", icon=":material/draw:", url_path="try"),
     st.Page("views/pca.py", title="PCA explorer", icon=":material/compress:", url_path="pca"),
     st.Page("views/study.py", title="Study", icon=":material/school:", url_path="study"),
+    st.Page("views/lessons.py", title="Lessons", icon=":material/cast_for_education:", url_path="lessons"),
+    st.Page("views/class_.py", title="Class", icon=":material/groups:", url_path="class"),
 ])
+if presenting:
+    present.apply()
 page.run()

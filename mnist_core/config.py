@@ -323,3 +323,23 @@ def _coerce(f: Field, value: Any) -> Any:
             raise ConfigError(f"{name} must be in {_bounds(f)}, not {value:g}.")
         return value
     raise AssertionError(f"unknown field kind {f.kind}")
+
+
+def field_names(raw: Any, param: str) -> tuple[tuple[str, ...], list[str]]:
+    """A link's comma-separated list of setting names (``hide=optimizer,batch_norm``): the known names,
+    and a warning sentence for anything else. Never raises."""
+    if isinstance(raw, (list, tuple)):
+        raw = ",".join(str(r) for r in raw)
+    text = str(raw)
+    if len(text) > MAX_QUERY_VALUE:
+        return (), [f"Ignored the link's {param}: the value is {len(text)} characters long, more than "
+                    f"{MAX_QUERY_VALUE}."]
+    names, unknown = [], []
+    for part in (p.strip() for p in text.split(",")):
+        if part in FIELD_BY_NAME:
+            names.append(part)
+        elif part:
+            unknown.append(part)
+    warnings = [f"Ignored {repr(u)[:60]} in the link's {param}: it is not a setting (settings: "
+                f"{', '.join(FIELD_BY_NAME)})." for u in unknown[:3]]
+    return tuple(dict.fromkeys(names)), warnings

@@ -12,17 +12,19 @@ the other lessons still load.
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
-from . import curves
-from .compare import Y_METRICS
+import pandas as pd
+
+from .compare import Y_METRICS, curves_frame
 from .config import FIELD_BY_NAME, ConfigError, RunConfig
+from .measures import MEASURES, format_value, measure
 from .store import PROJECT_DIR, Run
 
 LESSONS_ENV = "MNIST_LESSONS"  # folder of lesson files (default: lessons/ beside app/)
@@ -32,71 +34,6 @@ MAX_STEPS = 30
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
 X_AXES = ("epoch", "train_seconds")
 YOU = "You"  # the name of the student's own run in a step that trains one
-
-
-# --- what can be measured on a run ----------------------------------------------------------------------
-@dataclass(frozen=True)
-class Measure:
-    label: str  # "best test accuracy"
-    unit: str  # "%", "s", "epochs", "points", "" (how the number is shown and typed)
-    get: Callable[[Run, list[dict]], float | None]  # (run, its history cut to the step's epochs)
-
-
-def _milestone(threshold: float, what: str):
-    def get(run, history):
-        hit = curves.milestones(history, [threshold])[curves.milestone_key(threshold)]
-        return None if hit is None else float(hit[what])
-    return get
-
-
-def _pca(key: str):
-    def get(run, history):
-        value = (run.data.get("pca") or {}).get(key)
-        return float(value) if isinstance(value, (int, float)) else None
-    return get
-
-
-MEASURES: dict[str, Measure] = {
-    "best_accuracy": Measure("best test accuracy", "%", lambda r, h: curves.best(h)),
-    "final_accuracy": Measure("final test accuracy", "%", lambda r, h: h[-1]["test_accuracy"] if h else None),
-    "final_train_accuracy": Measure("final training accuracy", "%",
-                                    lambda r, h: h[-1]["train_accuracy"] if h else None),
-    # Overfitting, in accuracy points: how much better the network does on images it trained on.
-    "overfit_gap": Measure("gap between training and test accuracy", "points",
-                           lambda r, h: (h[-1]["train_accuracy"] - h[-1]["test_accuracy"]) * 100 if h else None),
-    "epochs_to_97": Measure("epochs to reach 97%", "epochs", _milestone(0.97, "epoch")),
-    "epochs_to_98": Measure("epochs to reach 98%", "epochs", _milestone(0.98, "epoch")),
-    "seconds_to_97": Measure("training seconds to reach 97%", "s", _milestone(0.97, "train_seconds")),
-    "seconds_to_98": Measure("training seconds to reach 98%", "s", _milestone(0.98, "train_seconds")),
-    "seconds_per_epoch": Measure("training seconds per epoch", "s", lambda r, h: curves.seconds_per_epoch(h)),
-    "train_seconds": Measure("training seconds in all", "s", lambda r, h: h[-1]["train_seconds"] if h else None),
-    "params": Measure("parameters", "", lambda r, h: float(r.data["param_count"])
-                      if isinstance(r.data.get("param_count"), int) else None),
-    "pca_variance": Measure("share of the pixel variance kept", "%", _pca("explained_variance")),
-    "pca_fit_seconds": Measure("seconds to fit PCA", "s", _pca("fit_seconds")),
-}
-
-
-def measure(name: str, run: Run, epochs: int) -> float | None:
-    """A measure on the run's first ``epochs`` epochs (None when it does not apply, e.g. 98% never reached)."""
-    value = MEASURES[name].get(run, run.history[:epochs])
-    return None if value is None or not math.isfinite(value) else float(value)
-
-
-def format_value(name: str, value: float | None) -> str:
-    """A measured or predicted value as people read it: 97.87%, 0.66 s, 12 epochs, 3.1 points."""
-    if value is None:
-        return "not reached" if name.startswith(("epochs_to", "seconds_to")) else "—"
-    unit = MEASURES[name].unit
-    if unit == "%":
-        return f"{value * 100:.2f}%"
-    if unit == "s":
-        return f"{value:.2f} s" if value < 10 else f"{value:.0f} s"
-    if unit == "epochs":
-        return f"{value:g} epochs"
-    if unit == "points":
-        return f"{value:.1f} points"
-    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
 # --- the lesson, as parsed --------------------------------------------------------------------------------
@@ -280,6 +217,8 @@ def _step(raw: Any, number: int, runs: Mapping[str, RunConfig]) -> Step:
     y = _names(raw.get("y", ["test_accuracy"]), f"{where}'s y")
     if not y or any(m not in Y_METRICS for m in y):
         raise LessonError(f"{where}'s y must be one or more of {', '.join(Y_METRICS)}")
+    if len({m.split("_")[1] for m in y}) > 1:
+        raise LessonError(f"{where}'s y mixes accuracy and loss, which share no axis; choose one kind")
     step = Step(_text(raw["title"], f"{where}'s title", 200), _text(raw["text"], f"{where}'s text"), show, train,
                 free, x, y)
     if "question" in raw:
@@ -393,3 +332,23 @@ def from_typed(q: Question, typed: float) -> float:
 def typed_unit(q: Question) -> str:
     """The unit the number box asks for."""
     return {"%": "%", "points": "accuracy points", "×": "times", "s": "seconds", "epochs": "epochs"}.get(q.unit, "")
+
+
+def reveal_frame(lesson: Lesson, step: Step, found: Mapping[str, Run | None]) -> tuple[pd.DataFrame, str, str]:
+    """The reveal's overlay: every found run's curves cut to the step's epochs, named as in the lesson.
+    Returns (frame, y column, y title); with several y metrics each run has one line per metric."""
+    frames = []
+    for name, run in found.items():
+        if run is None:
+            continue
+        cut = dataclasses.replace(run, data={**run.data, "history": run.history[:lesson.config(step, name).epochs]})
+        df = curves_frame([cut])
+        df["run"] = name
+        frames.append(df)
+    df = pd.concat(frames, ignore_index=True) if frames else curves_frame([])
+    if len(step.y) == 1:
+        return df, step.y[0], Y_METRICS[step.y[0]]
+    kind = step.y[0].split("_")[1]  # "accuracy" or "loss"
+    parts = [df.assign(run=df["run"] + " · " + m.split("_")[0], **{kind: df[m]}) for m in step.y]
+    title = " and ".join(Y_METRICS[m].split()[0].lower() for m in step.y).capitalize() + f" {kind}"
+    return pd.concat(parts, ignore_index=True), kind, title

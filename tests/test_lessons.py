@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mnist_core import lessons
+from mnist_core import lessons, measures
 from mnist_core.config import RunConfig
 from mnist_core.store import PROJECT_DIR, RunStore
 from tests.helpers import stored_run
@@ -144,4 +144,4 @@ def test_number_questions_read_in_the_units_people_type():
     assert lessons.format_number(diff, 0.003) == "+0.30 points"
     ratio = lessons.Question("?", "seconds_per_epoch", of="a", ratio_to="b")
     assert lessons.from_typed(ratio, 2) == 2 and lessons.format_number(ratio, 2) == "2.00×"
-    assert lessons.format_value("seconds_to_98", None) == "not reached"
+    assert measures.format_value("seconds_to_98", None) == "not reached"

@@ -40,20 +40,22 @@ def live_accuracy_spec(points: tuple, epochs: int) -> dict:
     return live_accuracy(history, epochs).to_dict()
 
 
-def overlay(df: pd.DataFrame, x: str, y: str, log_y: bool = False, side_by_side: bool = False) -> alt.Chart:
+def overlay(df: pd.DataFrame, x: str, y: str, log_y: bool = False, side_by_side: bool = False,
+            y_title: str | None = None) -> alt.Chart:
     """Runs overlaid (or one small chart each, on shared axes). Click a legend entry to highlight it."""
     pick = alt.selection_point(fields=["run"], bind="legend")
     is_acc = y.endswith("accuracy")
+    y_title = y_title or Y_METRICS[y]
     y_scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
     base = alt.Chart(df).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
         x=alt.X(f"{x}:Q", title=X_AXES[x]),
-        y=alt.Y(f"{y}:Q", title=Y_METRICS[y] + (" (log)" if log_y else ""), scale=y_scale,
+        y=alt.Y(f"{y}:Q", title=y_title + (" (log)" if log_y else ""), scale=y_scale,
                 axis=alt.Axis(format=PERCENT if is_acc else "")),
         color=alt.Color("run:N", title="Run (click to highlight)", legend=alt.Legend(orient="bottom", columns=2,
                                                                                    labelLimit=360)),
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
         tooltip=[alt.Tooltip("run:N", title="Run"), alt.Tooltip("epoch:Q", format="d"),
-                 alt.Tooltip(f"{y}:Q", title=Y_METRICS[y], format=".2%" if is_acc else ".4f"),
+                 alt.Tooltip(f"{y}:Q", title=y_title, format=".2%" if is_acc else ".4f"),
                  alt.Tooltip("train_seconds:Q", title="Training s", format=".1f"),
                  alt.Tooltip("wall_seconds:Q", title="Wall s", format=".1f")],
     ).add_params(pick)
@@ -155,3 +157,26 @@ def band(df: pd.DataFrame, x: str, y: str, log_y: bool = False) -> alt.LayerChar
                  alt.Tooltip("hi:Q", title="max", format=".2%" if is_acc else ".4f"), alt.Tooltip("n:Q", title="seeds")],
     ).add_params(pick)
     return (area + line).properties(height=420)
+
+
+def class_scatter(df: pd.DataFrame, front: pd.DataFrame, x: str, x_title: str, colour: str,
+                  colour_title: str) -> alt.LayerChart:
+    """Each run a point (best test accuracy against its cost), coloured by a setting; the reference runs
+    grey; the Pareto front a stepped line. Clicking a point selects its run (the selection "run")."""
+    pick = alt.selection_point(name="run", fields=["run_id"], on="click")
+    x_enc = alt.X(f"{x}:Q", title=x_title + " (log)", scale=alt.Scale(type="log"))
+    y_enc = alt.Y("best_accuracy:Q", title="Best test accuracy", scale=alt.Scale(zero=False),
+                  axis=alt.Axis(format=PERCENT))
+    tooltip = [alt.Tooltip("name:N", title="Run"), alt.Tooltip("best_accuracy:Q", title="Best test", format=".2%"),
+               alt.Tooltip("train_seconds:Q", title="Training s", format=".1f"),
+               alt.Tooltip("params:Q", title="Parameters", format=","), alt.Tooltip(f"{colour}:N", title=colour_title),
+               alt.Tooltip("kind:N", title="Kind")]
+    data = df.assign(kind=df["reference"].map({True: "reference (shipped)", False: "class"}))
+    points = alt.Chart(data).mark_circle(size=110, opacity=0.85, stroke="white", strokeWidth=0.5).encode(
+        x=x_enc, y=y_enc, tooltip=tooltip,
+        color=alt.condition("datum.reference", alt.value("#b5b5b5"),
+                            alt.Color(f"{colour}:N", title=colour_title, legend=alt.Legend(orient="right"))),
+    ).add_params(pick)
+    line = alt.Chart(front).mark_line(interpolate="step-after", color="#444", strokeDash=[5, 3]).encode(
+        x=x_enc, y=y_enc)
+    return (line + points).properties(height=460)

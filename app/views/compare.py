@@ -4,7 +4,7 @@ import streamlit as st
 
 from mnist_core import compare
 from mnist_core.store import STATUSES, StoreError
-from ui import charts, fmt, services
+from ui import charts, fmt, present, services
 
 st.title("Compare runs")
 store = services.store()
@@ -100,7 +100,9 @@ with diff_col:
     st.download_button("Download curves (CSV)", compare.curves_csv(chosen), file_name="mnist-curves.csv",
                        mime="text/csv", help="Every epoch of the selected runs, unsmoothed, with their settings.")
 
-# --- managing your runs --------------------------------------------------------------------------
+# --- managing your runs (not in presenter view: nothing on a projector renames or deletes) -----------
+if present.presenting():
+    st.stop()
 mine = [r for r in chosen if not r.reference]
 with st.expander(f"Rename, tag or delete ({len(mine)} of your runs selected)"):
     if not mine:

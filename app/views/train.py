@@ -9,13 +9,6 @@ from mnist_core.data import DISPLAY_NAMES
 from ui import controls, fmt, live, lr_finder, notes, services
 
 
-@st.cache_data(show_spinner="Measuring how much variance each PCA component keeps...", max_entries=4)
-def variance_curve(dataset: str):
-    if services.dataset_state(dataset)[0] != "ready":
-        return None
-    return data.cumulative_variance(services.dataset(dataset))
-
-
 def queue_runs(config, repeat: int):
     """One run, or a group of runs differing only in their seed."""
     group, configs = config.seed_group(repeat, time.strftime("%Y%m%d-%H%M%S"))
@@ -27,7 +20,7 @@ def _components(config) -> int:
     """Input width with PCA: the count asked for, or the count that keeps the variance asked for."""
     if config.pca:
         return config.pca
-    curve = variance_curve(config.dataset)
+    curve = controls.variance_curve(config.dataset)
     return 154 if curve is None else int((curve < config.pca_variance).sum()) + 1
 
 
@@ -37,7 +30,7 @@ for warning in controls.load_from_link(fashion):
     st.warning(fmt.plain(warning))
 
 with st.sidebar:
-    config, problem = controls.render(fashion, variance_curve)
+    config, problem = controls.render(fashion, controls.variance_curve, controls.link_access())
 
 following = st.query_params.get("run")
 controls.sync_link(config, following)
