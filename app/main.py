@@ -20,7 +20,7 @@ page = st.navigation([
     st.Page("views/pca.py", title="PCA explorer", icon=":material/compress:", url_path="pca"),
     st.Page("views/study.py", title="Study", icon=":material/school:", url_path="study"),
     st.Page("views/lessons.py", title="Lessons", icon=":material/cast_for_education:", url_path="lessons"),
-    st.Page("views/class_.py", title="Class", icon=":material/groups:", url_path="class"),
+    st.Page("views/class.py", title="Class", icon=":material/groups:", url_path="class"),
 ])
 if presenting:
     present.apply()

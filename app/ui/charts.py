@@ -175,7 +175,8 @@ def class_scatter(df: pd.DataFrame, front: pd.DataFrame, x: str, x_title: str, c
     points = alt.Chart(data).mark_circle(size=110, opacity=0.85, stroke="white", strokeWidth=0.5).encode(
         x=x_enc, y=y_enc, tooltip=tooltip,
         color=alt.condition("datum.reference", alt.value("#b5b5b5"),
-                            alt.Color(f"{colour}:N", title=colour_title, legend=alt.Legend(orient="right"))),
+                            alt.Color(f"{colour}:N", title=colour_title, legend=alt.Legend(orient="right"),
+                                      scale=alt.Scale(domain=sorted(set(df.loc[~df["reference"], colour]))))),
     ).add_params(pick)
     line = alt.Chart(front).mark_line(interpolate="step-after", color="#444", strokeDash=[5, 3]).encode(
         x=x_enc, y=y_enc)

@@ -151,17 +151,29 @@ def _pinned_state(access: Access) -> None:
                 st.session_state[key] = pinned[key]
 
 
+def _setting_text(config: RunConfig, name: str) -> str:
+    value = getattr(config, name)
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, tuple):
+        return "-".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _pick(access: Access, name: str, value):
     return getattr(access.fixed, name) if access.pins(name) else value
 
 
 def render(fashion_available: bool, variance_curve: Callable[[str], object],
-           access: Access = OPEN) -> tuple[RunConfig | None, str | None]:
+           access: Access = OPEN, caption_hidden: bool = True) -> tuple[RunConfig | None, str | None]:
     """Draw every control the access allows; return (config, None) or (None, a sentence saying what is wrong)."""
     s = st.session_state
     _restore_missing()
     _pinned_state(access)
     off = access.lock.__contains__  # a locked setting's widget is drawn disabled
+    if access.hide and caption_hidden:
+        st.caption("Set by the link: " + ", ".join(
+            f"{F[n].label.lower()} {_setting_text(access.fixed, n)}" for n in F if n in access.hide) + ".")
     datasets = ["mnist"] + (["fashion_mnist"] if fashion_available else [])
     if access.fixed.dataset not in datasets:
         datasets.append(access.fixed.dataset)

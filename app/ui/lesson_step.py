@@ -67,7 +67,8 @@ def train_panel(lesson: Lesson, step: Step, number: int) -> object | None:
                    f"training examples." + (f" You may change the {free}." if free else ""))
         chosen, problem = config, None
         if step.free:
-            chosen, problem = controls.render(services.fashion_available(), controls.variance_curve, access)
+            chosen, problem = controls.render(services.fashion_available(), controls.variance_curve, access,
+                                              caption_hidden=False)
         if problem:
             st.error(problem)
         if st.button("Train", type="primary", disabled=chosen is None, key=run_key + "_train"):
