@@ -1,7 +1,7 @@
 """Links for a class: ?hide= and ?lock= on the Train page, ?present=1 on any page (AppTest)."""
 
 from mnist_core.config import RunConfig
-from tests.app.conftest import open_page
+from tests.app.conftest import open_page, shown
 from tests.helpers import stored_run
 
 
@@ -30,7 +30,7 @@ def test_locked_settings_are_disabled_and_a_forced_value_is_ignored(queue):
 
 def test_unknown_names_give_the_usual_warning(queue):
     at = open_page(hide="optimizer,colour", lock="<b>x</b>")
-    warnings = [w.value for w in at.warning]
+    warnings = [shown(w.value) for w in at.warning]
     assert len(warnings) == 2
     assert "'colour' in the link's hide: it is not a setting" in warnings[0]
     assert "'<b>x</b>' in the link's lock" in warnings[1]
