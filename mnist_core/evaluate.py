@@ -10,11 +10,15 @@ from .data import Dataset
 
 
 def predict_proba(model, x: np.ndarray) -> np.ndarray:
-    """Class probabilities: the model outputs logits, softmax turns them into probabilities."""
+    """Class probabilities for flat float 0-1 images. Saved models end in a softmax; models saved by
+    earlier versions output logits, which softmax turns into probabilities."""
+    from .model import outputs_probabilities
     from .tf_env import keras
 
-    logits = model.predict(x, batch_size=2000, verbose=0)
-    return keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=1))
+    out = model.predict(x, batch_size=2000, verbose=0)
+    if outputs_probabilities(model):
+        return np.asarray(out)
+    return keras.ops.convert_to_numpy(keras.ops.softmax(out, axis=1))
 
 
 def summarize(y_true: np.ndarray, proba: np.ndarray) -> dict:

@@ -57,19 +57,48 @@ def build_optimizer(config: RunConfig, learning_rate: float | None = None) -> "k
     }[config.optimizer]()
 
 
-def with_pca_input(model: "keras.Model", pca) -> "keras.Model":
-    """The trained network behind a frozen PCA projection, so the saved model takes raw pixels.
+def for_export(model: "keras.Model", config: RunConfig, pca=None) -> "keras.Model":
+    """The trained network wrapped so plain Keras, with no code from this project, does the natural
+    thing with it (see export.py for what we promise its users):
 
-    sklearn's PCA.transform is ``(x - mean) @ components.T``: exactly a Dense layer with kernel
-    ``components.T`` and bias ``-mean @ components.T``. Training used the pre-projected inputs (faster);
-    the saved model carries the projection so evaluating or drawing needs nothing else.
+    - images in: ``(N, 28, 28)`` or ``(N, 784)`` (also ``(N, 28, 28, 1)``), uint8 0-255 or float 0-1.
+      Keras casts every input to float32 on the way in, so the dtype cannot be read inside the model:
+      it decides per image by value instead. An image whose brightest pixel is above 1 is taken as
+      0-255 and divided by 255; otherwise it is already 0-1.
+    - the PCA projection (when the run used one) as a frozen Dense layer: sklearn's ``transform`` is
+      ``(x - mean) @ components.T``, a Dense with kernel ``components.T`` and bias ``-mean @ components.T``;
+    - class probabilities out (a Softmax after the logits we trained on);
+    - compiled with the run's optimizer, sparse cross-entropy and accuracy, so ``evaluate`` and ``fit``
+      work on integer labels at once.
+
+    Everything is a built-in layer or a ``keras.ops`` call recorded in the functional graph, so
+    ``keras.saving.load_model`` reads it in safe mode (no Lambda, no custom class to register).
     """
-    components = pca.components_.T.astype("float32")
-    inputs = keras.Input(shape=(components.shape[0],), name="pixels")
-    project = keras.layers.Dense(components.shape[1], name="pca", trainable=False)
-    z = project(inputs)
-    project.set_weights([components, (-pca.mean_ @ components).astype("float32")])
-    return keras.Model(inputs, model(z), name=model.name + "_pca")
+    # Shape (None, 1) is how one model takes two layouts: Keras adds a trailing axis to a rank-2 input
+    # when the declared last axis is 1, giving (N, 784, 1), and passes a rank-3 (N, 28, 28) as it is.
+    # Either way the Reshape below makes (N, 784).
+    images = keras.Input(shape=(None, 1), name="images")
+    x = keras.layers.Reshape((784,), name="flatten")(images)
+    brightest = keras.ops.max(x, axis=1, keepdims=True)
+    x = x * keras.ops.where(brightest > 1.0, 1.0 / 255.0, 1.0)  # 0-255 images to 0-1
+    if pca is not None:
+        components = pca.components_.T.astype("float32")
+        project = keras.layers.Dense(components.shape[1], name="pca", trainable=False)
+        x = project(x)
+        project.set_weights([components, (-pca.mean_ @ components).astype("float32")])
+    probabilities = keras.layers.Softmax(name="probabilities")(model(x))
+    exported = keras.Model(images, probabilities, name=model.name + ("_pca" if pca is not None else ""))
+    optimizer = build_optimizer(config)
+    exported.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(),
+                     metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    # Built now, so its (fresh) state is saved and a loaded model's optimizer matches it without warnings.
+    optimizer.build(exported.trainable_variables)
+    return exported
+
+
+def outputs_probabilities(model: "keras.Model") -> bool:
+    """Models saved by for_export end in a Softmax; older ones (before it) output logits."""
+    return isinstance(model.layers[-1], keras.layers.Softmax)
 
 
 def load_model(path) -> "keras.Model":

@@ -82,11 +82,9 @@ def execute(config: RunConfig, store: RunStore, run_id: str | None = None, on_ev
 
 def _save_model(result, folder: Path) -> None:
     """Save atomically: to a temporary name, then rename, so a crash never leaves half a model."""
-    from .model import with_pca_input
+    from .model import for_export
 
-    model = result.model
-    if result.pca_transform is not None:
-        model = with_pca_input(model, result.pca_transform)
+    model = for_export(result.model, result.config, result.pca_transform)
     tmp = folder / ".tmp-model.keras"
     try:
         model.save(tmp)

@@ -44,7 +44,17 @@ except ImportError:  # pragma: no cover - Windows: threads of one process are st
 log = logging.getLogger(__name__)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# A source checkout keeps runs beside the code: cached_runs/user (yours) and cached_runs/reference
+# (shipped). An installed package has no such folder: your runs go to the user's data folder and the
+# reference runs are read from the copy packaged inside mnist_core (see pyproject.toml).
+SOURCE_CHECKOUT = (PROJECT_DIR / "cached_runs").is_dir()
 DEFAULT_ROOT = PROJECT_DIR / "cached_runs"
+if SOURCE_CHECKOUT:
+    DEFAULT_USER_DIR, DEFAULT_REFERENCE_DIR = DEFAULT_ROOT / "user", DEFAULT_ROOT / "reference"
+else:
+    _data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    DEFAULT_USER_DIR = _data_home / "mnist-explorer" / "runs"
+    DEFAULT_REFERENCE_DIR = Path(__file__).resolve().parent / "reference_runs"
 RUNS_ENV = "MNIST_RUNS_DIR"  # where the user's runs go
 REFERENCE_ENV = "MNIST_REFERENCE_RUNS"  # where shipped runs are read from ("" for none)
 SCHEMA = 1
@@ -214,10 +224,10 @@ class RunStore:
     def __init__(self, user_dir: str | os.PathLike | None = None,
                  reference_dir: str | os.PathLike | None | bool = True):
         env_user = os.environ.get(RUNS_ENV)
-        self.user_dir = Path(user_dir or env_user or DEFAULT_ROOT / "user").resolve()
+        self.user_dir = Path(user_dir or env_user or DEFAULT_USER_DIR).resolve()
         if reference_dir is True:
             env_ref = os.environ.get(REFERENCE_ENV)
-            reference_dir = (env_ref or None) if env_ref is not None else DEFAULT_ROOT / "reference"
+            reference_dir = (env_ref or None) if env_ref is not None else DEFAULT_REFERENCE_DIR
         self.reference_dir = Path(reference_dir).resolve() if reference_dir else None
         self._cache: dict[Path, tuple[tuple, dict]] = {}  # path -> (stat key, parsed run.json)
         self._cache_lock = threading.Lock()

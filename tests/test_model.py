@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from mnist_core.config import RunConfig
-from mnist_core.model import build_model, build_optimizer, load_model, with_pca_input
+from mnist_core.model import build_model, build_optimizer, for_export, load_model, outputs_probabilities
 from mnist_core.tf_env import keras
 
 
@@ -60,15 +60,23 @@ def test_same_seed_same_initial_weights_other_seed_other_weights():
     assert np.array_equal(a, b) and not np.array_equal(a, c)
 
 
-def test_pca_front_end_reproduces_sklearn_transform(tmp_path, small_mnist):
+def test_exported_model_is_pca_then_the_net_then_softmax_and_loads_in_plain_keras(tmp_path, small_mnist):
     from sklearn.decomposition import PCA
 
     pca = PCA(n_components=30).fit(small_mnist.x_train)
     net = build_model(RunConfig(hidden=(16,), pca=30), 30)
-    full = with_pca_input(net, pca)
+    full = for_export(net, RunConfig(hidden=(16,), pca=30, optimizer="adam"), pca)
     x = small_mnist.x_test[:50]
-    np.testing.assert_allclose(full(x).numpy(), net(pca.transform(x).astype("float32")).numpy(),
-                               rtol=1e-4, atol=1e-4)
+    expected = keras.ops.softmax(net(pca.transform(x).astype("float32"))).numpy()
+    np.testing.assert_allclose(full(x).numpy(), expected, rtol=1e-4, atol=1e-5)
+    assert outputs_probabilities(full) and not outputs_probabilities(net)
     full.save(tmp_path / "m.keras")
-    again = load_model(tmp_path / "m.keras")
-    np.testing.assert_allclose(again(x).numpy(), full(x).numpy(), rtol=1e-5, atol=1e-5)
+    plain = keras.saving.load_model(tmp_path / "m.keras")  # Keras' defaults: safe mode, compiled
+    np.testing.assert_allclose(plain(x).numpy(), expected, rtol=1e-4, atol=1e-5)
+    assert isinstance(plain.optimizer, keras.optimizers.Adam)
+    scores = plain.evaluate(x, small_mnist.y_test[:50], verbose=0, return_dict=True)
+    assert set(scores) == {"loss", "accuracy"}
+    assert scores["accuracy"] == pytest.approx(float((expected.argmax(1) == small_mnist.y_test[:50]).mean()))
+    ours = load_model(tmp_path / "m.keras")  # the project's loader: safe mode, not compiled
+    np.testing.assert_allclose(ours(x).numpy(), expected, rtol=1e-4, atol=1e-5)
+

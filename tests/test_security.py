@@ -18,7 +18,7 @@ def test_no_pickle_anywhere():
 
 
 def test_streamlit_protections_stay_on_and_errors_stay_off_the_page():
-    config = tomllib.loads((PROJECT / ".streamlit" / "config.toml").read_text())
+    config = tomllib.loads((PROJECT / "app" / ".streamlit" / "config.toml").read_text())
     assert config["server"]["enableXsrfProtection"] is True and config["server"]["enableCORS"] is True
     assert config["client"]["showErrorDetails"] == "none"
 

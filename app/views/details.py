@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mnist_core import compare, curves
+from mnist_core import compare, curves, export
 from mnist_core.config import FIELDS
 from mnist_core.data import DISPLAY_NAMES
-from mnist_core.store import PROJECT_DIR, StoreError
+from mnist_core.store import PROJECT_DIR, RUN_FILE, StoreError
 from ui import charts, fmt, services
 
 GALLERY = 40  # misclassified images shown at once
@@ -75,6 +75,28 @@ with st.expander("Settings, timings and machine", expanded=False):
     where = run.path.relative_to(PROJECT_DIR) if run.path.is_relative_to(PROJECT_DIR) else run.path
     st.markdown("Open it in TensorBoard (scalars and hparams):")
     st.code(f"tensorboard --logdir {where}", language="bash")
+
+# --- take it elsewhere ------------------------------------------------------------------------------------
+with st.expander("Download the model and its record", expanded=False):
+    # The files are read when the button is clicked (a model is a few MB), and a click does not rerun the page.
+    left, right = st.columns(2)
+    left.download_button("run.json: settings, history, analysis", data=(run.path / RUN_FILE).read_bytes,
+                         file_name=f"{run.run_id}.json", mime="application/json", on_click="ignore",
+                         icon=":material/download:", key="download_json")
+    if run.model_path is None:
+        right.caption("No saved model: reference runs and runs trained with --no-model keep only their numbers.")
+    else:
+        right.download_button("Model (.keras)", data=run.model_path.read_bytes,
+                              file_name=export.model_file_name(run.run_id), mime="application/octet-stream",
+                              on_click="ignore", icon=":material/download:", key="download_model")
+        if export.is_portable(run.model_path):
+            st.markdown("**Use this model** with Keras 3 anywhere, no code from this project needed:")
+            st.code(export.usage_snippet(run.run_id, config.dataset), language="python")
+            st.caption(export.INPUTS)
+        else:
+            st.caption("This model was saved by an earlier version: it outputs logits for flat float 0-1 "
+                       "images and is not compiled. Train the run again for a model that takes images as "
+                       "they come and outputs probabilities.")
 
 # --- where the final model goes wrong --------------------------------------------------------------------
 analysis = d.get("analysis")

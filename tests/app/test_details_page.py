@@ -79,3 +79,44 @@ def test_repeat_with_seeds_trains_a_group(queue):
     assert not at.exception
     spec = at.get("vega_lite_chart")[0].proto.spec
     assert '"y2": {"field": "hi"' in spec and '"field": "lo"' in spec  # the min-max band
+
+
+def _fake_model(path, last_layer: str) -> None:
+    """A .keras archive with only the config the page reads (the page never loads TensorFlow)."""
+    import json
+    import zipfile
+
+    config = {"class_name": "Functional", "config": {"layers": [{"class_name": "InputLayer"},
+                                                                {"class_name": last_layer}]}}
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("config.json", json.dumps(config))
+
+
+def test_details_offer_the_model_run_json_and_a_snippet_that_names_the_download(queue):
+    run = _analysed_run(queue.store)
+    _fake_model(run.path / "model.keras", "Softmax")
+    at = open_page("details", run=run.run_id)
+    assert not at.exception
+    buttons = at.get("download_button")
+    labels = [b.proto.label for b in buttons]
+    assert labels == ["run.json: settings, history, analysis", "Model (.keras)"]
+    snippet = next(c.value for c in at.code if "load_model" in c.value)
+    assert f'"{run.run_id}.keras"' in snippet and len(snippet.strip().splitlines()) == 5
+    assert any("uint8 0-255 or float 0-1" in c.value for c in at.caption)
+
+
+def test_details_of_a_model_saved_before_the_portable_format_say_so_instead_of_a_snippet(queue):
+    run = _analysed_run(queue.store)
+    _fake_model(run.path / "model.keras", "Dense")
+    at = open_page("details", run=run.run_id)
+    assert not at.exception
+    assert len(at.get("download_button")) == 2
+    assert not any("load_model" in c.value for c in at.code)
+    assert any("saved by an earlier version" in c.value for c in at.caption)
+
+
+def test_details_of_a_run_without_a_model_offer_only_its_record(queue):
+    run = _analysed_run(queue.store)
+    at = open_page("details", run=run.run_id)
+    assert [b.proto.label for b in at.get("download_button")] == ["run.json: settings, history, analysis"]
+    assert any("No saved model" in c.value for c in at.caption)
