@@ -25,7 +25,7 @@ import pandas as pd
 from .compare import Y_METRICS, curves_frame
 from .config import FIELD_BY_NAME, ConfigError, RunConfig
 from .measures import MEASURES, format_value, measure
-from .store import PROJECT_DIR, Run
+from .store import PROJECT_DIR, SOURCE_CHECKOUT, Run
 
 LESSONS_ENV = "MNIST_LESSONS"  # folder of lesson files (default: lessons/ beside app/)
 MAX_FILE_BYTES = 64_000
@@ -97,7 +97,9 @@ class LessonError(ValueError):
 
 # --- loading ----------------------------------------------------------------------------------------------
 def folder() -> Path:
-    return Path(os.environ.get(LESSONS_ENV) or PROJECT_DIR / "lessons")
+    """lessons/ in a source checkout; installed, the copy packaged inside mnist_core (pyproject.toml)."""
+    shipped = PROJECT_DIR / "lessons" if SOURCE_CHECKOUT else Path(__file__).resolve().parent / "lesson_files"
+    return Path(os.environ.get(LESSONS_ENV) or shipped)
 
 
 def load_all(where: str | os.PathLike | None = None) -> tuple[list[Lesson], list[str]]:

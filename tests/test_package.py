@@ -51,6 +51,8 @@ def test_the_wheel_holds_every_page_the_app_navigates_to_and_its_settings(wheel)
     shipped = {p.parent.name for p in (PROJECT / "cached_runs" / "reference").glob("*/run.json")}
     packed = {n.split("/")[2] for n in names if n.startswith("mnist_core/reference_runs/") and n.endswith("run.json")}
     assert shipped and packed == shipped
+    lessons = {p.name for p in (PROJECT / "lessons").glob("*.toml")}
+    assert lessons and {n.split("/")[-1] for n in names if n.startswith("mnist_core/lesson_files/")} == lessons
 
 
 def test_the_wheel_declares_both_commands_its_dependencies_and_python(wheel):
@@ -76,16 +78,18 @@ def test_installed_outside_the_checkout_runs_go_to_the_user_data_folder_beside_t
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--disable-pip-version-check",
                     "--target", str(target), str(wheel)], check=True)
-    env = {k: v for k, v in os.environ.items() if k not in ("MNIST_RUNS_DIR", "MNIST_REFERENCE_RUNS")}
+    env = {k: v for k, v in os.environ.items() if k not in ("MNIST_RUNS_DIR", "MNIST_REFERENCE_RUNS", "MNIST_LESSONS")}
     env.update(PYTHONPATH=str(target), XDG_DATA_HOME=str(tmp_path / "data"))
-    code = ("from mnist_core.store import RunStore; import mnist_explorer.launch as l; s = RunStore(); "
-            "print(s.user_dir); print(s.reference_dir); print(len(s.list())); print(l.MAIN)")
+    code = ("from mnist_core.store import RunStore; from mnist_core import lessons; import mnist_explorer.launch as l; "
+            "s = RunStore(); print(s.user_dir); print(s.reference_dir); print(len(s.list())); print(l.MAIN); "
+            "found, problems = lessons.load_all(); print(len(found), problems)")
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
                          check=True).stdout.splitlines()
     assert out[0] == str(tmp_path / "data" / "mnist-explorer" / "runs")
     assert out[1] == str(target / "mnist_core" / "reference_runs")
     assert int(out[2]) == len(list((PROJECT / "cached_runs" / "reference").glob("*/run.json")))
     assert out[3] == str(target / "mnist_explorer" / "main.py")
+    assert out[4] == f"{len(list((PROJECT / 'lessons').glob('*.toml')))} []"  # the Lessons page's files
     assert (target / "mnist_explorer" / ".streamlit" / "config.toml").is_file()
 
 
