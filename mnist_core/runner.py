@@ -7,6 +7,7 @@ one-sentence reason rather than a lost run.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -30,7 +31,7 @@ def execute(config: RunConfig, store: RunStore, run_id: str | None = None, on_ev
     emit = on_event or (lambda _e: None)
     run_id = run_id or store.create(config)
     status, reason, stored = "failed", None, False
-    writer = None
+    writer, analysis, epochs = None, None, []
     try:
         store.update(run_id, status="running", started=now_iso(), owner=owner_token())
         # TensorFlow is imported here, not at module level, so `runs` and the app start fast.
@@ -48,6 +49,7 @@ def execute(config: RunConfig, store: RunStore, run_id: str | None = None, on_ev
                 entry = {k: v for k, v in event.items() if k not in ("event", "run_id")}
                 store.append_epoch(run_id, entry)
                 writer.epoch(entry)
+                epochs.append(entry["epoch"])
             if event["event"] != "end":  # ours is sent below, once the run is stored
                 emit({**event, "run_id": run_id})
 
@@ -58,7 +60,7 @@ def execute(config: RunConfig, store: RunStore, run_id: str | None = None, on_ev
         result.release()  # the model is saved: its compiled loop may serve the next run
         store.update(run_id, status=status, reason=reason, ended=now_iso(),
                      compile_seconds=result.compile_seconds, analysis=result.analysis)
-        stored = True
+        stored, analysis = True, result.analysis
     except (ConfigError, DataError, StoreError) as e:
         reason = str(e)
     except Exception as e:  # noqa: BLE001 - any crash must end as a stored, explained failure
@@ -66,6 +68,9 @@ def execute(config: RunConfig, store: RunStore, run_id: str | None = None, on_ev
         reason = f"{type(e).__name__}: {e}".splitlines()[0][:300]
     finally:
         if writer is not None:
+            # TensorBoard's session ends too, a crash as a failure; a write error here loses no run.
+            with contextlib.suppress(StoreError):
+                writer.end(status if stored else "failed", reason, epochs[-1] if epochs else 0, analysis)
             writer.close()
     if not stored:
         status = "failed"
@@ -93,3 +98,4 @@ def _save_model(result, folder: Path) -> None:
         tmp.unlink(missing_ok=True)
         raise StoreError(f"Could not save the model in {folder} ({e.strerror}): check that the disk "
                          f"has space and the folder is writable.") from None
+
