@@ -49,6 +49,9 @@ if wanted not in by_id:
 lesson = by_id[wanted]
 number = step_number(lesson)
 step = lesson.steps[number - 1]
+# The address is the step's link, to share. Set on every run: a page link to this same page changes the
+# lesson and step Streamlit sees without changing the browser's address bar.
+st.query_params.update(lesson=lesson.id, step=str(number))
 
 st.page_link("views/lessons.py", label="All lessons", icon=":material/arrow_back:", query_params={})
 st.title(lesson.title)
