@@ -69,7 +69,7 @@ def test_a_training_step_keeps_the_lesson_settings_and_reveals_on_the_students_r
     at.button(key="lesson_run_overfitting_2_train").click().run()
     queue.wait(at.session_state["lesson_run_overfitting_2"], timeout=10)
     config = trainer.configs[-1]
-    assert config.train_examples == 5000 and config.optimizer == "sgd" and config.epochs == 20
+    assert config.train_examples == 5000 and config.optimizer == "nesterov" and config.epochs == 10
     at.run()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Your prediction"] == "96.00%"
