@@ -1,4 +1,4 @@
-"""A process-wide queue of training jobs: first come, first served, a bounded number at a time.
+"""A process-wide queue of training jobs, a bounded number at a time, serving browsers in turn.
 
 A web page must never train inside its own script run: the page would freeze and a refresh would
 lose the run. Pages submit a RunConfig here and read the job's state. Each queue thread hands its
@@ -6,6 +6,16 @@ jobs to a long-lived worker process of its own (see ``worker.py``), which trains
 events back, so the server process never imports TensorFlow.
 Every job has a run folder from the moment it is queued, so nothing is lost if the process dies:
 the next start marks it ``interrupted``.
+
+On a class's server one student must not block everyone else (see ``limits`` and ``access``):
+- a config over the teacher's limits, or one more run than a browser may have waiting, is refused
+  before anything is queued;
+- the queue serves owners in turn, not jobs: the next job is the oldest waiting job of the owner who
+  was served least recently, so ten runs queued by one browser go in turn with everyone else's,
+  and a newcomer's first run is next;
+- a run past ``MNIST_MAX_RUN_SECONDS`` is stopped (its finished epochs kept) and stored ``stopped``
+  with the reason;
+- only a job's owner or the teacher may cancel or stop it.
 """
 
 from __future__ import annotations
@@ -18,7 +28,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from . import access
 from .config import RunConfig
+from .limits import LimitError, Limits, duration
 from .store import RunStore, StoreError
 from .worker import WorkerProcess
 
@@ -63,6 +75,9 @@ class Job:
     history: list[dict] = field(default_factory=list)
     submitted: float = field(default_factory=time.time)
     stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    owner: str | None = None  # the hash of the submitting browser's token (access.owner_id)
+    time_limit: float | None = None  # seconds it may train before it is stopped
+    timed_out: bool = False
 
 
 Runner = Callable[..., object]  # the signature of runner.execute
@@ -71,16 +86,22 @@ Runner = Callable[..., object]  # the signature of runner.execute
 class JobQueue:
     def __init__(self, store: RunStore, max_concurrent: int | None = None,
                  runner: Runner | None = None, data_path: str | None = None,
-                 worker_limit_mb: float | None = None):
+                 worker_limit_mb: float | None = None, limits: Limits | None = None):
         """``runner`` trains one job in the calling thread (``runner.execute`` does it in-process;
-        tests pass fakes); by default every queue thread drives a worker process of its own."""
+        tests pass fakes); by default every queue thread drives a worker process of its own.
+        ``limits`` default to the environment's (``Limits.from_env``)."""
         self.store = store
         self.max_concurrent = max_concurrent or default_concurrency()
         self.data_path = data_path
         self.worker_limit_mb = worker_limit_mb or default_worker_limit()
+        self.limits = limits if limits is not None else Limits.from_env()
         self._runner = runner
         self._jobs: dict[str, Job] = {}
-        self._queue: collections.deque[str] = collections.deque()
+        self._waiting: list[str] = []  # run ids in the order they were submitted
+        self._served: dict[str | None, int] = {}  # owner -> the turn at which a job of theirs last started
+        self._turn = 0
+        self._order_cache: tuple[int, list[str]] | None = None
+        self._version = 0  # bumped on every change to the waiting jobs, invalidating the cached order
         self._cond = threading.Condition()
         self._closed = False
         self._processes = [] if runner else [WorkerProcess(store) for _ in range(self.max_concurrent)]
@@ -92,13 +113,38 @@ class JobQueue:
             w.start()
 
     # --- what pages call ---------------------------------------------------------------------------
+    def admit(self, configs: list[RunConfig], by: access.Actor | None = None,
+              pca_components: int | None = None) -> None:
+        """Raise LimitError (one sentence) if ``by`` may not queue these runs now; the teacher and the
+        operator (``by=None``) are not limited."""
+        if by is None or by.teacher:
+            return
+        for config in configs:
+            self.limits.check(config, pca_components)
+        cap = self.limits.max_queued_per_user
+        if cap is not None:
+            with self._cond:
+                waiting = sum(self._jobs[r].owner == by.owner for r in self._waiting)
+            if waiting + len(configs) > cap:
+                asked = "this run" if len(configs) == 1 else f"these {len(configs)} runs"
+                raise LimitError(f"You have {waiting} run{'s' * (waiting != 1)} waiting and {asked} would make "
+                                 f"{waiting + len(configs)}; this server allows {cap} waiting per browser: "
+                                 f"wait for one to start, or cancel one.")
+
     def submit(self, config: RunConfig, name: str | None = None, tags: list[str] | None = None,
-               group: str | None = None) -> Job:
-        run_id = self.store.create(config, name=name, tags=tags, group=group)
-        job = Job(run_id, config)
+               group: str | None = None, by: access.Actor | None = None,
+               pca_components: int | None = None) -> Job:
+        """Queue ``config`` for ``by`` (a browser; None for the operator). Raises LimitError, before any
+        run is created, if it is over a limit."""
+        self.admit([config], by, pca_components)
+        owner = by.owner if by is not None else None
+        run_id = self.store.create(config, name=name, tags=tags, group=group, owned_by=owner)
+        limited = by is not None and not by.teacher
+        job = Job(run_id, config, owner=owner, time_limit=self.limits.max_run_seconds if limited else None)
         with self._cond:
             self._jobs[run_id] = job
-            self._queue.append(run_id)
+            self._waiting.append(run_id)
+            self._version += 1
             self._cond.notify()
         return job
 
@@ -107,10 +153,10 @@ class JobQueue:
             return self._jobs.get(run_id)
 
     def active(self) -> list[Job]:
-        """Running jobs, then queued ones in their order."""
+        """Running jobs, then queued ones in the order they will start."""
         with self._cond:
             running = [j for j in self._jobs.values() if j.state == "running"]
-            return running + [self._jobs[r] for r in self._queue]
+            return running + [self._jobs[r] for r in self._order()]
 
     def running_count(self) -> int:
         with self._cond:
@@ -120,19 +166,22 @@ class JobQueue:
         """1 for the next job to start, 2 for the one after, ...; None if not waiting."""
         with self._cond:
             try:
-                return self._queue.index(run_id) + 1
+                return self._order().index(run_id) + 1
             except ValueError:
                 return None
 
-    def cancel(self, run_id: str) -> bool:
-        """Stop a running job (keeping its finished epochs) or drop a queued one and its empty run."""
+    def cancel(self, run_id: str, by: access.Actor | None = None) -> bool:
+        """Stop a running job (keeping its finished epochs) or drop a queued one and its empty run.
+        Raises access.NotAllowed unless ``by`` owns the job or is the teacher (None: the operator)."""
         with self._cond:
             job = self._jobs.get(run_id)
             if job is None or job.state == "done":
                 return False
+            access.require_change(by, job.owner, f"Run {run_id}")
             job.stop.set()
-            if run_id in self._queue:
-                self._queue.remove(run_id)
+            if run_id in self._waiting:
+                self._waiting.remove(run_id)
+                self._version += 1
                 job.state, job.status, job.reason = "done", "stopped", "cancelled while queued"
                 dropped = True
             else:
@@ -168,14 +217,42 @@ class JobQueue:
             p.close()
 
     # --- the workers -------------------------------------------------------------------------------
+    def _order(self) -> list[str]:
+        """The waiting run ids in the order they will start (call with the lock held).
+
+        Owners take turns: the next job is the oldest waiting job of the owner whose last job started
+        longest ago (an owner never served goes first). Simulating the turns gives every job its place,
+        so the positions the page shows are the order the workers follow."""
+        if self._order_cache and self._order_cache[0] == self._version:
+            return self._order_cache[1]
+        per_owner: dict[str | None, collections.deque[str]] = {}
+        for run_id in self._waiting:
+            per_owner.setdefault(self._jobs[run_id].owner, collections.deque()).append(run_id)
+        served = {owner: self._served.get(owner, -1) for owner in per_owner}
+        first = {run_id: i for i, run_id in enumerate(self._waiting)}
+        order, turn = [], self._turn
+        while per_owner:
+            owner = min(per_owner, key=lambda o: (served[o], first[per_owner[o][0]]))
+            order.append(per_owner[owner].popleft())
+            turn += 1
+            served[owner] = turn
+            if not per_owner[owner]:
+                del per_owner[owner]
+        self._order_cache = (self._version, order)
+        return order
+
     def _work(self, index: int) -> None:
         while True:
             with self._cond:
-                while not self._queue and not self._closed:
+                while not self._waiting and not self._closed:
                     self._cond.wait()
                 if self._closed:
                     return
-                job = self._jobs[self._queue.popleft()]
+                job = self._jobs[self._order()[0]]
+                self._waiting.remove(job.run_id)
+                self._turn += 1
+                self._served[job.owner] = self._turn
+                self._version += 1
                 job.state = job.status = "running"
             self._run(job, self._runner or self._processes[index])
             if not self._runner and self._processes[index].recycle_if_over(self.worker_limit_mb):
@@ -194,12 +271,31 @@ class JobQueue:
                 elif kind == "end":
                     job.status, job.reason = event["status"], event["reason"]
 
+        def time_up() -> None:
+            job.timed_out = True
+            job.stop.set()  # the same path as the Stop button: the finished epochs are kept
+
+        timer = None
+        if job.time_limit:
+            timer = threading.Timer(job.time_limit, time_up)
+            timer.daemon = True
+            timer.start()
         try:
             runner(job.config, self.store, run_id=job.run_id, on_event=on_event, stop=job.stop,
                    data_path=self.data_path)
         except Exception as e:  # noqa: BLE001 - a crashing job must never take the queue down
             log.exception("job %s crashed", job.run_id)
             job.status, job.reason = "failed", f"{type(e).__name__}: {e}".splitlines()[0][:300]
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if job.timed_out and job.status == "stopped":
+            job.reason = (f"stopped at this server's time limit of {duration(job.time_limit)} per run "
+                          f"after {len(job.history)} finished epoch{'s' * (len(job.history) != 1)}")
+            try:
+                self.store.update(job.run_id, reason=job.reason)
+            except StoreError as e:
+                log.warning("%s", e)
         with self._cond:
             job.state = "done"
             if job.status in ("queued", "running"):

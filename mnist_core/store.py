@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from . import curves
+from . import access, curves
 from .config import ConfigError, RunConfig
 
 try:
@@ -177,6 +177,11 @@ class Run:
         return self.data.get("name") or self.data.get("label") or self.run_id
 
     @property
+    def owned_by(self) -> str | None:
+        """The hash of the token of the browser that started it (see ``access``); None for the CLI's."""
+        return self.data.get("owned_by")
+
+    @property
     def model_path(self) -> Path | None:
         p = self.path / MODEL_FILE
         return p if p.is_file() else None
@@ -200,6 +205,8 @@ def _validate_record(data: Any) -> None:
             raise ValueError(f"{key} is not text")
     if not isinstance(data.get("tags", []), list):
         raise ValueError("tags is not a list")
+    if data.get("owned_by") is not None and not access.valid_owner(data["owned_by"]):
+        raise ValueError("owned_by is not an owner id")
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
@@ -303,8 +310,11 @@ class RunStore:
 
     # --- writing ---------------------------------------------------------------------------------------
     def create(self, config: RunConfig, name: str | None = None, tags: list[str] | None = None,
-               group: str | None = None, status: str = "queued") -> str:
-        """A new run folder with its first run.json; returns the generated run id."""
+               group: str | None = None, status: str = "queued", owned_by: str | None = None) -> str:
+        """A new run folder with its first run.json; returns the generated run id. ``owned_by`` is the
+        starting browser's ``access.owner_id`` (None for the CLI)."""
+        if owned_by is not None and not access.valid_owner(owned_by):
+            raise StoreError("A run's owner must be an owner id (access.owner_id), not a token or a name.")
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         slug = re.sub(r"[^a-z0-9]+", "-", config.label.lower()).strip("-")[:64] or "run"
         record = {
@@ -313,7 +323,7 @@ class RunStore:
             "label": config.label, "config": config.to_dict(), "config_hash": config.config_hash,
             "settings_hash": config.settings_hash(),
             "status": status, "reason": None, "created": now_iso(), "updated": now_iso(),
-            "started": None, "ended": None, "owner": owner_token(), "environment": environment(),
+            "started": None, "ended": None, "owner": owner_token(), "owned_by": owned_by, "environment": environment(),
             "param_count": config.param_count() if not config.pca_variance else None,
             "pca": None, "setup_seconds": None, "compile_seconds": None,
             "history": [], "milestones": curves.milestones([]),
@@ -387,16 +397,27 @@ class RunStore:
     def append_epoch(self, run_id: str, entry: dict) -> dict:
         return self.update(run_id, lambda d: d["history"].append(dict(entry)))
 
-    def rename(self, run_id: str, name: str) -> None:
+    # Renaming, tagging and deleting are for the run's owner or the teacher (``access``): ``by`` is the
+    # browser asking; None is the operator (the CLI, the queue itself).
+    def _require_change(self, run_id: str, by: access.Actor | None) -> None:
+        if by is not None:
+            self._folder(run_id, writable=True)  # a missing or shipped run says so first
+            access.require_change(by, self.get(run_id).owned_by, f"Run {run_id}")
+
+    def rename(self, run_id: str, name: str, by: access.Actor | None = None) -> None:
+        self._require_change(run_id, by)
         self.update(run_id, name=clean_name(name))
 
-    def set_tags(self, run_id: str, tags: list[str] | str) -> None:
+    def set_tags(self, run_id: str, tags: list[str] | str, by: access.Actor | None = None) -> None:
+        self._require_change(run_id, by)
         self.update(run_id, tags=clean_tags(tags))
 
-    def delete(self, run_id: str) -> None:
-        """Delete a user run's folder; shipped runs, running runs and anything outside are refused."""
+    def delete(self, run_id: str, by: access.Actor | None = None) -> None:
+        """Delete a user run's folder; shipped runs, running runs, anything outside the store and
+        (for ``by``) other browsers' runs are refused."""
         folder, _ = self._folder(run_id, writable=True)
         run = self.get(run_id)
+        access.require_change(by, run.owned_by, f"Run {run_id}")
         if run.status in ACTIVE and owner_alive(run.data.get("owner")):
             raise StoreError(f"Run {run_id} is still {run.status}; stop it before deleting it.")
         real = folder.resolve()

@@ -130,3 +130,129 @@ def test_real_training_through_the_queue_with_a_worker_recycled_between_jobs(tmp
         assert q._processes[0].proc.pid != first_pid
     finally:
         q.close()
+
+
+# --- fair use of one server: limits, turns, time limits, whose job it is -------------------------------
+def _browser():
+    from mnist_core import access
+
+    return access.browser(access.new_token())
+
+
+@pytest.fixture
+def classroom(tmp_path, monkeypatch):
+    """A class's server: a teacher password and limits, as the teacher would set them."""
+    from mnist_core import access
+    from mnist_core.limits import Limits
+
+    monkeypatch.setenv(access.TEACHER_ENV, "teach")
+    runner = FakeRunner()
+    q = JobQueue(RunStore(tmp_path), max_concurrent=1, runner=runner,
+                 limits=Limits(max_params=300_000, max_epochs=10, max_queued_per_user=3))
+    q.fake = runner
+    yield q
+    q.close()
+
+
+def test_a_config_over_a_limit_is_refused_before_anything_is_queued(classroom):
+    from mnist_core.limits import LimitError
+
+    student = _browser()
+    with pytest.raises(LimitError, match=r"has 53,600,266 parameters, more than .* \(300,000\)") as e:
+        classroom.submit(RunConfig(hidden=(4096, 4096, 4096, 4096), epochs=5), by=student)
+    assert "\n" not in str(e.value)
+    with pytest.raises(LimitError, match=r"60 epochs .*\(10\)"):
+        classroom.submit(RunConfig(epochs=60), by=student)
+    with pytest.raises(LimitError, match="parameters"):  # PCA by variance: counted on all 784 inputs
+        classroom.submit(RunConfig(hidden=(400,), pca_variance=0.9, epochs=1), by=student)
+    classroom.submit(RunConfig(hidden=(400,), pca_variance=0.9, epochs=1), by=student, pca_components=87)
+    assert len(classroom.store.list()) == 1 and len(classroom.active()) == 1
+
+
+def test_each_browser_may_have_only_so_many_runs_waiting(classroom):
+    from mnist_core import access
+    from mnist_core.limits import LimitError
+
+    student = _browser()
+    jobs = [classroom.submit(RunConfig(seed=i, epochs=1), by=student) for i in range(4)]  # 1 runs, 3 wait
+    _wait_until(lambda: classroom.fake.started == [jobs[0].run_id])
+    with pytest.raises(LimitError, match="3 runs waiting .* allows 3 waiting per browser"):
+        classroom.submit(RunConfig(seed=9, epochs=1), by=student)
+    with pytest.raises(LimitError, match="these 4 runs"):  # a seed group counts whole
+        classroom.admit([RunConfig(seed=s, epochs=1) for s in range(4)], by=_browser())
+    classroom.submit(RunConfig(seed=9, epochs=1), by=_browser())  # another browser still may
+    token = access.new_token()
+    teacher = access.browser(token, access.teacher_proof(token))
+    classroom.submit(RunConfig(hidden=(4096, 4096), epochs=50), by=teacher)  # the teacher is not limited
+    assert len(classroom.store.list()) == 6
+
+
+def test_browsers_are_served_in_turn_and_the_shown_places_are_the_real_order(classroom):
+    flood, bob, carol = _browser(), _browser(), _browser()
+    classroom.limits = classroom.limits.__class__()  # no cap: this is about order
+    flooding = [classroom.submit(RunConfig(seed=i, epochs=1), by=flood) for i in range(10)]
+    _wait_until(lambda: len(classroom.fake.started) == 1)
+    b = classroom.submit(RunConfig(seed=100, epochs=1), by=bob)
+    c = classroom.submit(RunConfig(seed=101, epochs=1), by=carol)
+    # The flood's first run is training; everyone else's first run is next, before the flood's second.
+    assert classroom.position(b.run_id) == 1 and classroom.position(c.run_id) == 2
+    assert classroom.position(flooding[1].run_id) == 3
+    shown = [j.run_id for j in classroom.active()]
+    assert shown[0] == flooding[0].run_id
+    for _ in range(12):
+        classroom.fake.release.release()
+    for j in [*flooding, b, c]:
+        assert classroom.wait(j.run_id, timeout=10).status == "finished"
+    assert classroom.fake.started == shown
+
+
+def test_turns_alternate_between_two_busy_browsers(classroom):
+    alice, bob = _browser(), _browser()
+    classroom.limits = classroom.limits.__class__()
+    a = [classroom.submit(RunConfig(seed=i, epochs=1), by=alice) for i in range(3)]
+    _wait_until(lambda: len(classroom.fake.started) == 1)
+    b = [classroom.submit(RunConfig(seed=10 + i, epochs=1), by=bob) for i in range(3)]
+    expected = [a[0], b[0], a[1], b[1], a[2], b[2]]
+    assert [j.run_id for j in classroom.active()] == [j.run_id for j in expected]
+    for _ in range(6):
+        classroom.fake.release.release()
+    for j in expected:
+        classroom.wait(j.run_id, timeout=10)
+    assert classroom.fake.started == [j.run_id for j in expected]
+
+
+def test_a_run_past_the_time_limit_is_stopped_and_stored_with_the_reason(tmp_path):
+    from mnist_core.limits import Limits
+
+    runner = FakeRunner()
+    q = JobQueue(RunStore(tmp_path), max_concurrent=1, runner=runner, limits=Limits(max_run_seconds=0.3))
+    try:
+        runner.release.release()  # one epoch finishes; the second never would
+        job = q.submit(RunConfig(epochs=5), by=_browser())
+        done = q.wait(job.run_id, timeout=10)
+        assert done.status == "stopped" and "time limit of 0.3 s" in done.reason
+        run = q.store.get(job.run_id)
+        assert run.status == "stopped" and len(run.history) == 1
+        assert run.data["reason"] == done.reason and "after 1 finished epoch" in done.reason
+        quick = q.submit(RunConfig(epochs=1), by=_browser())  # a run within the limit is untouched
+        runner.release.release()
+        assert q.wait(quick.run_id, timeout=10).status == "finished"
+    finally:
+        q.close()
+
+
+def test_only_the_owner_or_the_teacher_may_cancel_or_stop_a_job(classroom):
+    from mnist_core import access
+
+    alice, bob = _browser(), _browser()
+    running = classroom.submit(RunConfig(epochs=2), by=alice)
+    waiting = classroom.submit(RunConfig(epochs=1, seed=1), by=alice)
+    _wait_until(lambda: classroom.fake.started == [running.run_id])
+    for run_id in (running.run_id, waiting.run_id):
+        with pytest.raises(access.NotAllowed):
+            classroom.cancel(run_id, by=bob)
+    assert classroom.get(running.run_id).state == "running" and classroom.position(waiting.run_id) == 1
+    assert classroom.cancel(waiting.run_id, by=alice)
+    token = access.new_token()
+    assert classroom.cancel(running.run_id, by=access.browser(token, access.teacher_proof(token)))
+    assert classroom.wait(running.run_id, timeout=5).status == "stopped"
