@@ -6,7 +6,7 @@ Streamlit would also list on its own); what they share is in ui/.
 
 import streamlit as st
 
-from ui import present
+from ui import identity, present
 
 presenting = present.presenting()
 st.set_page_config(page_title="MNIST explorer", page_icon=":material/draw:", layout="wide",
@@ -24,4 +24,5 @@ page = st.navigation([
 ])
 if presenting:
     present.apply()
+identity.sidebar()  # this browser's identity (a cookie) and, on a class's server, the teacher's log-in
 page.run()

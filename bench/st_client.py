@@ -26,9 +26,13 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 
 class Session:
-    def __init__(self, url: str, query: str = ""):
+    def __init__(self, url: str, query: str = "", page: str = "", cookie: str | None = None):
+        """``page`` is a url path ("compare"; "" for the default page); ``cookie`` the Cookie header a
+        browser would send (its identity, see app/ui/identity.py)."""
         self.ws_url = url.replace("http", "ws", 1) + "/_stcore/stream"
         self.query = query
+        self.page = page
+        self.headers = {"Cookie": cookie} if cookie else {}
         self.page_hash = ""
         self.widgets: dict[str, WidgetState] = {}  # id -> the value this "tab" holds
         self.ids: dict[tuple[str, str], str] = {}  # (kind, label) -> widget id, from the last run
@@ -37,7 +41,8 @@ class Session:
         self.ws = None
 
     async def __aenter__(self):
-        self.ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"], max_size=None)
+        self.ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"], max_size=None,
+                                           additional_headers=self.headers)
         self._reader = asyncio.create_task(self._read())
         self._ticker = asyncio.create_task(self._tick())
         return self
@@ -52,7 +57,10 @@ class Session:
         msg = BackMsg()
         cs = msg.rerun_script
         cs.query_string = self.query
-        cs.page_script_hash = self.page_hash
+        if self.page:  # a page by its url path, as a tab opened at /compare asks for it
+            cs.page_name = self.page
+        else:
+            cs.page_script_hash = self.page_hash
         cs.fragment_id = fragment
         cs.is_auto_rerun = bool(fragment)
         states = list(self.widgets.values())

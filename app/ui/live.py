@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mnist_core import curves
+from mnist_core import access, curves
 from mnist_core.store import ACTIVE, StoreError, owner_alive
 
-from . import fmt, services
+from . import fmt, identity, services
 
 POLL_RUNNING = 0.5  # seconds between refreshes while training: progress must move at least this often
 POLL_QUEUED = 2.0  # a place in the queue changes slowly; polling less keeps a full classroom light
@@ -57,11 +57,16 @@ def _panel(run_id: str, was: str | None) -> None:
     status = job.status if job and job.state != "done" else run.status
 
     st.subheader(fmt.plain(run.display_name))
+    me = identity.actor()
+    allowed = access.may_change(me, job.owner if job else run.owned_by)
+    why = None if allowed else access.why_not()
+    if why and status in ACTIVE:
+        st.caption(why)
     if status == "queued":
         place = queue.position(run_id)
         st.info(f"Waiting in the queue: place {place} of {len(queue.active())}." if place else "Starting...")
-        if st.button("Cancel", key=f"cancel_{run_id}"):
-            queue.cancel(run_id)
+        if st.button("Cancel", key=f"cancel_{run_id}", disabled=not allowed, help=why):
+            _cancel(queue, run_id, me)
             st.rerun(scope="app")
     elif status == "running":
         p = job.progress if job else None
@@ -72,8 +77,9 @@ def _panel(run_id: str, was: str | None) -> None:
                 f"{p['examples_per_second']:,.0f} examples/s · about {fmt.secs(p['eta_seconds'])} left"))
         else:
             st.progress(0.0, text="Preparing: loading data, fitting PCA, compiling the network...")
-        if st.button("Stop", key=f"stop_{run_id}", help="End the run now, keeping the finished epochs."):
-            queue.cancel(run_id)
+        if st.button("Stop", key=f"stop_{run_id}", disabled=not allowed,
+                     help=why or "End the run now, keeping the finished epochs."):
+            _cancel(queue, run_id, me)
     else:
         _final_status(run)
         st.page_link("views/details.py", label="Open the run's details: mistakes, confusion matrix, layer health",
@@ -95,6 +101,13 @@ def _panel(run_id: str, was: str | None) -> None:
         fmt.milestone_metric(c4, "98%", ms["98"], ended)
     if was and _state(run_id) != was:
         st.rerun(scope="app")  # it started or ended: redraw the page once, polling at the new pace
+
+
+def _cancel(queue, run_id: str, me: access.Actor) -> None:
+    try:
+        queue.cancel(run_id, by=me)  # the queue checks the owner again: a disabled button is only a hint
+    except access.NotAllowed as e:
+        st.error(str(e))
 
 
 def _final_status(run) -> None:
@@ -122,11 +135,15 @@ def _queue() -> None:
         st.caption(f"No training running. Up to {queue.max_concurrent} run at a time; more wait in a queue.")
         return
     lines = []
+    me = identity.actor().owner
+    place = 0  # the order of queue.active() is the order the waiting jobs will start in
     for job in active:
+        yours = " · **yours**" if job.owner and job.owner == me else ""
         if job.state == "running":
             p = job.progress
             where = f"epoch {p['epoch']}/{p['epochs']}" if p else "preparing"
-            lines.append(f"- **training** · {job.config.label} · {where}")
+            lines.append(f"- **training** · {job.config.label} · {where}{yours}")
         else:
-            lines.append(f"- waiting #{queue.position(job.run_id)} · {job.config.label}")
+            place += 1
+            lines.append(f"- waiting #{place} · {job.config.label}{yours}")
     st.markdown(f"**Queue on this server** ({queue.max_concurrent} at a time)\n" + "\n".join(lines))

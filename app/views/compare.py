@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from mnist_core import compare
+from mnist_core import access, compare
 from mnist_core.store import STATUSES, StoreError
-from ui import charts, fmt, present, services
+from ui import charts, fmt, identity, present, services
 
 st.title("Compare runs")
 store = services.store()
@@ -26,7 +26,8 @@ statuses = c2.multiselect("Status", STATUSES, default=[s for s in STATUSES if s 
 with_reference = c3.toggle("Reference runs", value=True, help="Runs shipped with the project (read-only).")
 view = compare.filter_table(table, text, statuses, with_reference).reset_index(drop=True)
 
-shown = view.assign(kind=view["reference"].map({True: "reference", False: "yours"}))
+kinds = {r.run_id: identity.kind(r) for r in runs}
+shown = view.assign(kind=view["run_id"].map(kinds))
 # The selection lives in the URL too (?runs=id,id), so a comparison can be shared as a link.
 linked = [r for r in st.query_params.get("runs", "").split(",") if r]
 default_rows = [i for i, run_id in enumerate(view["run_id"]) if run_id in linked]
@@ -40,7 +41,8 @@ picked = st.dataframe(
                   "params", "tags", "created"],
     column_config={
         "label": st.column_config.TextColumn("Run", width="medium"),
-        "kind": st.column_config.TextColumn("Kind", help="reference: shipped with the project"),
+        "kind": st.column_config.TextColumn("Kind", help="reference: shipped with the project; yours: started "
+                                            "in this browser; another browser: someone else's run"),
         "status": "Status", "hidden": "Hidden", "activation": "Activation", "optimizer": "Optimizer",
         "tags": "Tags",
         "batch_norm": st.column_config.CheckboxColumn("BN"),
@@ -103,8 +105,15 @@ with diff_col:
 # --- managing your runs (not in presenter view: nothing on a projector renames or deletes) -----------
 if present.presenting():
     st.stop()
-mine = [r for r in chosen if not r.reference]
+# Who may change a run is decided in mnist_core (the store refuses others' runs whatever this page
+# sends); here the controls only offer what this browser may change, and say why not for the rest.
+me = identity.actor()
+mine = [r for r in chosen if not r.reference and access.may_change(me, r.owned_by)]
+others = [r for r in chosen if not r.reference and r not in mine]
 with st.expander(f"Rename, tag or delete ({len(mine)} of your runs selected)"):
+    if others:
+        st.caption(f"{len(others)} selected run{'s' * (len(others) != 1)} belong{'s' * (len(others) == 1)} to "
+                   f"another browser. {access.why_not()}")
     if not mine:
         st.caption("Reference runs are read-only; select runs of your own to change them.")
     else:
@@ -115,17 +124,17 @@ with st.expander(f"Rename, tag or delete ({len(mine)} of your runs selected)"):
                                  max_chars=1000)
             if st.form_submit_button("Save"):
                 try:
-                    store.rename(target.run_id, name)
-                    store.set_tags(target.run_id, tags)
+                    store.rename(target.run_id, name, by=me)
+                    store.set_tags(target.run_id, tags, by=me)
                     st.rerun()
-                except StoreError as e:
+                except (StoreError, access.NotAllowed) as e:
                     st.error(fmt.plain(e))
         confirm = st.checkbox(f"Yes, delete the {len(mine)} selected run(s) of mine", key="confirm_delete")
         if st.button("Delete", disabled=not confirm, type="secondary"):
             for r in mine:
                 try:
-                    store.delete(r.run_id)
-                except StoreError as e:
+                    store.delete(r.run_id, by=me)
+                except (StoreError, access.NotAllowed) as e:
                     st.error(fmt.plain(e))
             st.session_state.pop("confirm_delete", None)
             st.rerun()

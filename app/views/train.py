@@ -6,14 +6,27 @@ import streamlit as st
 
 from mnist_core import data, estimate
 from mnist_core.data import DISPLAY_NAMES
-from ui import controls, fmt, live, lr_finder, notes, services
+from mnist_core.limits import LimitError
+from ui import controls, fmt, identity, live, lr_finder, notes, services
 
 
-def queue_runs(config, repeat: int):
-    """One run, or a group of runs differing only in their seed."""
+def queue_runs(config, repeat: int, components: int | None):
+    """One run, or a group of runs differing only in their seed; this browser owns them. The queue
+    refuses the whole group (LimitError) if it would pass the server's limits."""
     group, configs = config.seed_group(repeat, time.strftime("%Y%m%d-%H%M%S"))
     tags = [f"x{repeat} seeds"] if group else None
-    return [services.queue().submit(c, group=group, tags=tags) for c in configs]
+    me, queue = identity.actor(), services.queue()
+    queue.admit(configs, by=me, pca_components=components)
+    return [queue.submit(c, group=group, tags=tags, by=me, pca_components=components) for c in configs]
+
+
+def over_limit(config, repeat: int, components: int | None) -> str | None:
+    """The sentence saying which of the server's limits these settings pass, or None."""
+    try:
+        services.queue().admit(config.seed_group(repeat, "")[1], by=identity.actor(), pca_components=components)
+    except LimitError as e:
+        return str(e)
+    return None
 
 
 def _components(config) -> int:
@@ -53,6 +66,8 @@ if state == "missing":
     st.markdown(notes.MISSING_DATA.format(env=data.ENV_VARS[dataset]))
     st.stop()
 
+limits = services.queue().limits
+inputs = None
 if problem:
     st.error(fmt.plain(problem))
 else:
@@ -62,16 +77,27 @@ else:
     st.markdown(f"**{config.label}** · {shape} · **{config.param_count(inputs):,} parameters** · "
                 f"about **{fmt.secs(guess.total_seconds)}** ({fmt.secs(guess.seconds_per_epoch)} per epoch, "
                 f"{guess.basis})")
+    if limits.max_run_seconds and guess.total_seconds > limits.max_run_seconds and not identity.actor().teacher:
+        st.warning(f"This run would take longer than this server's limit of {fmt.secs(limits.max_run_seconds)} "
+                   f"per run: it will be stopped there, keeping the epochs it finished.")
 
 left, middle, right = st.columns([1, 1, 2], vertical_alignment="bottom")
 repeat = middle.number_input("Repeat with seeds", 1, 10, 1, key="repeat",
                              help="Train the same settings with this many seeds (seed, seed+1, ...) as one group; "
                                   "Compare can then show the group's mean and spread.")
-if left.button("Train", type="primary", disabled=config is None, width="stretch"):
-    jobs = queue_runs(config, int(repeat))
-    following = jobs[0].run_id
-    controls.sync_link(config, following)
+refused = over_limit(config, int(repeat), inputs if config and config.pca_variance else None) if config else None
+if left.button("Train", type="primary", disabled=config is None or refused is not None, width="stretch"):
+    try:
+        jobs = queue_runs(config, int(repeat), inputs if config.pca_variance else None)
+        following = jobs[0].run_id
+        controls.sync_link(config, following)
+    except LimitError as e:  # another tab queued in the meantime
+        refused = str(e)
 right.caption("The link in your address bar restores these settings: copy it to share them.")
+if refused:
+    st.error(fmt.plain(refused))
+if limits.describe() and not identity.actor().teacher:
+    st.caption(limits.describe() + " The teacher sets them; the teacher's own runs are not limited.")
 if config is not None:
     lr_finder.panel(config)
 
