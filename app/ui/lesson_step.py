@@ -14,10 +14,11 @@ import streamlit as st
 from mnist_core import lessons
 from mnist_core.config import FIELD_BY_NAME as F
 from mnist_core.lessons import YOU, Lesson, Step
+from mnist_core.limits import LimitError
 from mnist_core.measures import MEASURES, format_value
 from mnist_core.store import StoreError
 
-from . import controls, fmt, live, services
+from . import controls, fmt, identity, live, services
 
 
 def _key(kind: str, lesson: Lesson, number: int) -> str:
@@ -72,8 +73,11 @@ def train_panel(lesson: Lesson, step: Step, number: int) -> object | None:
         if problem:
             st.error(problem)
         if st.button("Train", type="primary", disabled=chosen is None, key=run_key + "_train"):
-            job = services.queue().submit(chosen, tags=[f"lesson {lesson.id}"])
-            s[run_key] = job.run_id
+            try:  # the run is this browser's, within the server's limits like any other
+                job = services.queue().submit(chosen, tags=[f"lesson {lesson.id}"], by=identity.actor())
+                s[run_key] = job.run_id
+            except LimitError as e:
+                st.error(fmt.plain(e))
         if s.get(run_key):
             live.show(s[run_key])
     if not s.get(run_key):

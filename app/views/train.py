@@ -95,7 +95,7 @@ if left.button("Train", type="primary", disabled=config is None or refused is no
         refused = str(e)
 right.caption("The link in your address bar restores these settings: copy it to share them.")
 if refused:
-    st.error(fmt.plain(refused))
+    st.error(refused)  # our own sentence: numbers checked by RunConfig, no user text
 if limits.describe() and not identity.actor().teacher:
     st.caption(limits.describe() + " The teacher sets them; the teacher's own runs are not limited.")
 if config is not None:
