@@ -26,16 +26,17 @@ def frame(runs: Sequence[Run], since: dt.datetime | None) -> pd.DataFrame:
     for r in runs:
         if not r.history:
             continue
-        created = pd.to_datetime(r.data.get("created"), errors="coerce", utc=True)
-        if not r.reference and since is not None and (pd.isna(created) or created < since):
-            continue
         config = r.data["config"]
         rows.append({"run_id": r.run_id, "name": r.display_name, "reference": r.reference, "status": r.status,
-                     "created": created, "best_accuracy": curves.best(r.history),
+                     "created": r.data.get("created"), "best_accuracy": curves.best(r.history),
                      "train_seconds": r.history[-1]["train_seconds"], "params": r.data.get("param_count"),
                      "epochs_done": len(r.history),
                      **{f.name: format_setting(config.get(f.name, f.default)) for f in FIELDS}})
     df = pd.DataFrame(rows, columns=COLUMNS)
+    # One vectorised parse of the dates (per-run parsing was most of this page's time with 200 runs).
+    df["created"] = pd.to_datetime(df["created"], errors="coerce", utc=True, format="ISO8601")
+    if since is not None:
+        df = df[df["reference"] | (df["created"] >= since)].reset_index(drop=True)
     df[["best_accuracy", "train_seconds", "params"]] = df[["best_accuracy", "train_seconds", "params"]].astype("float64")
     return df
 

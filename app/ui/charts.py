@@ -171,13 +171,15 @@ def class_scatter(df: pd.DataFrame, front: pd.DataFrame, x: str, x_title: str, c
                alt.Tooltip("train_seconds:Q", title="Training s", format=".1f"),
                alt.Tooltip("params:Q", title="Parameters", format=","), alt.Tooltip(f"{colour}:N", title=colour_title),
                alt.Tooltip("kind:N", title="Kind")]
-    data = df.assign(kind=df["reference"].map({True: "reference (shipped)", False: "class"}))
+    keep = list(dict.fromkeys(["run_id", "name", "reference", "best_accuracy", "train_seconds", "params", x, colour]))
+    data = df[keep].assign(kind=df["reference"].map({True: "reference (shipped)", False: "class"}))
     points = alt.Chart(data).mark_circle(size=110, opacity=0.85, stroke="white", strokeWidth=0.5).encode(
         x=x_enc, y=y_enc, tooltip=tooltip,
         color=alt.condition("datum.reference", alt.value("#b5b5b5"),
                             alt.Color(f"{colour}:N", title=colour_title, legend=alt.Legend(orient="right"),
                                       scale=alt.Scale(domain=sorted(set(df.loc[~df["reference"], colour]))))),
     ).add_params(pick)
-    line = alt.Chart(front).mark_line(interpolate="step-after", color="#444", strokeDash=[5, 3]).encode(
+    line = alt.Chart(front[[x, "best_accuracy"]]).mark_line(interpolate="step-after", color="#444",
+                                                           strokeDash=[5, 3]).encode(
         x=x_enc, y=y_enc)
     return (line + points).properties(height=460)
