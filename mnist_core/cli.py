@@ -135,9 +135,11 @@ def cmd_train(args: argparse.Namespace, store: RunStore) -> int:
                   f"{e['steps_per_epoch']} steps/epoch, {DISPLAY_NAMES[config.dataset]} from {e['source']}{extra}",
                   flush=True)
         elif e["event"] == "epoch":
+            val = f"val loss {e['val_loss']:.4f} acc {_pct(e['val_accuracy'])}  " if "val_loss" in e else ""
+            lr = f"lr {e['learning_rate']:.3g}  " if config.schedule != "constant" else ""
             print(f"epoch {e['epoch']:>3}/{config.epochs}  train loss {e['train_loss']:.4f} "
-                  f"acc {_pct(e['train_accuracy'])}  test loss {e['test_loss']:.4f} "
-                  f"acc {_pct(e['test_accuracy'])}  {e['train_seconds'] / e['epoch']:.2f} s/epoch  "
+                  f"acc {_pct(e['train_accuracy'])}  {val}test loss {e['test_loss']:.4f} "
+                  f"acc {_pct(e['test_accuracy'])}  {lr}{e['train_seconds'] / e['epoch']:.2f} s/epoch  "
                   f"{e['wall_seconds']:.1f} s", flush=True)
 
     # The name and tags are checked before anything is created, so a bad one costs nothing.

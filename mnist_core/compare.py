@@ -16,7 +16,9 @@ from .store import Run
 
 X_AXES = {"epoch": "Epoch", "train_seconds": "Training seconds", "wall_seconds": "Wall seconds"}
 Y_METRICS = {"test_accuracy": "Test accuracy", "test_loss": "Test loss",
-             "train_accuracy": "Train accuracy", "train_loss": "Train loss"}
+             "train_accuracy": "Train accuracy", "train_loss": "Train loss",
+             "val_accuracy": "Validation accuracy", "val_loss": "Validation loss",
+             "learning_rate": "Learning rate"}
 
 
 def run_label(run: Run) -> str:
@@ -101,7 +103,8 @@ def settings_diff(runs: Sequence[Run]) -> pd.DataFrame:
     configs = [r.data["config"] for r in runs]
     rows = {}
     for f in FIELDS:
-        values = [format_setting(c.get(f.name)) for c in configs]
+        # A run stored before a setting existed had its default.
+        values = [format_setting(c.get(f.name, f.default)) for c in configs]
         if len(set(values)) > 1:
             rows[f.label] = values
     columns = [run_label(r) for r in runs]
@@ -122,15 +125,16 @@ def curves_frame(runs: Sequence[Run], smoothing: float = 0.0) -> pd.DataFrame:
     for r in runs:
         if not r.history:
             continue
-        df = pd.DataFrame(r.history, columns=list(curves.HISTORY_KEYS))
+        df = pd.DataFrame(r.history, columns=[*curves.HISTORY_KEYS, *curves.OPTIONAL_KEYS])
         if smoothing:
             for m in Y_METRICS:
                 df[m] = curves.smooth(df[m].tolist(), smoothing)
         df.insert(0, "run", run_label(r))
         df.insert(1, "run_id", r.run_id)
+        df["best"] = df["epoch"] == r.data.get("best_epoch")  # early stopping kept this epoch's weights
         frames.append(df)
     if not frames:
-        return pd.DataFrame(columns=["run", "run_id", *curves.HISTORY_KEYS])
+        return pd.DataFrame(columns=["run", "run_id", *curves.HISTORY_KEYS, *curves.OPTIONAL_KEYS])
     return pd.concat(frames, ignore_index=True)
 
 

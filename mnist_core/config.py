@@ -20,6 +20,8 @@ from typing import Any, Mapping
 
 ACTIVATIONS = ("relu", "elu", "leaky_relu", "selu", "tanh", "sigmoid", "gelu")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+INITIALIZERS = ("auto", "he_normal", "he_uniform", "glorot_normal", "glorot_uniform", "lecun_normal", "zeros")
+SCHEDULES = ("constant", "exponential", "step", "cosine", "one_cycle", "plateau")
 DATASETS = ("mnist", "fashion_mnist")
 INPUT_SIZE = 784
 NUM_CLASSES = 10
@@ -44,6 +46,7 @@ class Field:
     zero_means_off: bool = False  # 0 is allowed besides [lo, hi] and switches the feature off
     lo_open: bool = False  # lo itself is excluded, as in lr in (0, 10]
     hi_open: bool = False  # hi itself is excluded, as in a variance share in (0, 1)
+    since: int = 1  # 2: added after the reference runs; left out of the config hash while at its default
 
 
 FIELDS: tuple[Field, ...] = (
@@ -53,6 +56,10 @@ FIELDS: tuple[Field, ...] = (
           "Hidden layers", lo=1, hi=4096),
     Field("activation", "choice", "relu", "Non-linearity after each hidden layer.", "Activation",
           choices=ACTIVATIONS),
+    Field("init", "choice", "auto",
+          "How the weights start: auto picks by activation (He for the ReLU family, LeCun for SELU, Glorot "
+          "for tanh and sigmoid); zeros shows why symmetric weights cannot learn.", "Initialiser",
+          choices=INITIALIZERS, since=2),
     Field("batch_norm", "bool", False,
           "Batch normalization (momentum 0.9) between each hidden Dense layer and its activation.",
           "Batch norm"),
@@ -65,6 +72,18 @@ FIELDS: tuple[Field, ...] = (
           "Update rule; momentum and nesterov use momentum 0.9.", "Optimizer", choices=OPTIMIZERS),
     Field("learning_rate", "float", 0.01, "Step size of the optimizer.", "Learning rate",
           lo=0.0, hi=10.0, log_scale=True, lo_open=True),
+    Field("schedule", "choice", "constant",
+          "How the learning rate changes during the run: constant; exponential or step decay by decay_rate "
+          "every decay_epochs; cosine down to 0 at the last step; one_cycle (up from a 25th to the rate in "
+          "the first 30 percent of the steps, then cosine down to 0); plateau (times decay_rate after decay_epochs "
+          "epochs without a lower validation loss, needs validation).", "Learning-rate schedule",
+          choices=SCHEDULES, since=2),
+    Field("decay_rate", "float", 0.1,
+          "exponential, step and plateau schedules: the factor the learning rate is multiplied by.",
+          "Decay factor", lo=0.0, hi=1.0, lo_open=True, hi_open=True, since=2),
+    Field("decay_epochs", "int", 10,
+          "exponential and step schedules: epochs per decay factor; plateau: epochs without improvement "
+          "before the rate is cut.", "Decay every (epochs)", lo=1, hi=500, since=2),
     Field("batch_size", "int", 70, "Examples per gradient step.", "Batch size", lo=1, hi=60000),
     Field("epochs", "int", 20, "Passes over the training examples.", "Epochs", lo=1, hi=500),
     Field("seed", "int", 42, "Seeds the weight initialisation and the shuffling.", "Seed",
@@ -72,6 +91,32 @@ FIELDS: tuple[Field, ...] = (
     Field("train_examples", "int", 60000,
           "How many training examples to use (a fixed subset, the same for every run).",
           "Training examples", lo=10, hi=MAX_TRAIN_EXAMPLES),
+    # --- regularisation: each number is a variable of the compiled loop, so changing it recompiles nothing
+    Field("dropout", "float", 0.0,
+          "Share of each hidden layer's outputs zeroed at random in every training step (SELU: alpha "
+          "dropout); evaluation never drops.", "Dropout", lo=0.0, hi=0.9, since=2),
+    Field("l1", "float", 0.0, "L1 penalty: this times the sum of |w| over every kernel is added to the loss "
+          "(0 = off).", "L1 penalty", lo=0.0, hi=1.0, lo_open=True, log_scale=True, zero_means_off=True,
+          since=2),
+    Field("l2", "float", 0.0, "L2 penalty (weight decay): this times the sum of w² over every kernel is "
+          "added to the loss (0 = off).", "L2 penalty", lo=0.0, hi=1.0, lo_open=True, log_scale=True,
+          zero_means_off=True, since=2),
+    Field("max_norm", "float", 0.0,
+          "Max-norm constraint: after each step every unit's incoming weight vector is scaled down to "
+          "at most this length (0 = off).", "Max norm", lo=0.0, hi=100.0, lo_open=True, zero_means_off=True,
+          since=2),
+    Field("clip_norm", "float", 0.0,
+          "Gradient clipping: the gradient of all weights together is scaled down to at most this global "
+          "norm (0 = off).", "Clip gradient norm", lo=0.0, hi=100.0, lo_open=True, zero_means_off=True,
+          since=2),
+    Field("validation", "int", 0,
+          "Hold out this many of the training examples (picked by the seed) to measure validation loss and "
+          "accuracy each epoch (0 = off; the notebook held out 5,000).", "Validation examples",
+          lo=1, hi=MAX_TRAIN_EXAMPLES - 1, zero_means_off=True, since=2),
+    Field("patience", "int", 0,
+          "Early stopping: end the run after this many epochs without a lower validation loss and keep "
+          "the best epoch's weights (0 = off; needs validation).", "Early-stopping patience",
+          lo=1, hi=500, zero_means_off=True, since=2),
 )
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
 
@@ -90,6 +135,17 @@ class RunConfig:
     epochs: int = 20
     seed: int = 42
     train_examples: int = 60000
+    init: str = "auto"
+    schedule: str = "constant"
+    decay_rate: float = 0.1
+    decay_epochs: int = 10
+    dropout: float = 0.0
+    l1: float = 0.0
+    l2: float = 0.0
+    max_norm: float = 0.0
+    clip_norm: float = 0.0
+    validation: int = 0
+    patience: int = 0
 
     def __post_init__(self) -> None:
         for f in FIELDS:
@@ -97,11 +153,28 @@ class RunConfig:
         if self.pca and self.pca_variance:
             raise ConfigError("Choose PCA by component count or by variance kept, not both: "
                               "set pca or pca_variance to 0.")
-        if self.batch_size > self.train_examples:
+        if self.batch_size > self.fit_examples:
+            held = f" minus the {self.validation} validation examples" if self.validation else ""
             raise ConfigError(f"batch_size ({self.batch_size}) is larger than train_examples "
-                              f"({self.train_examples}): lower the batch size or use more examples.")
+                              f"({self.train_examples}){held}: lower the batch size or use more examples.")
+        if self.patience and not self.validation:
+            raise ConfigError("Early stopping (patience) watches the validation loss: set validation to a "
+                              "number of held-out examples, e.g. 5000, or patience to 0.")
+        if self.schedule == "plateau" and not self.validation:
+            raise ConfigError("The plateau schedule watches the validation loss: set validation to a number "
+                              "of held-out examples, e.g. 5000, or choose another schedule.")
 
     # --- derived facts -------------------------------------------------------------------
+    @property
+    def fit_examples(self) -> int:
+        """The examples the weights are fitted on: train_examples minus the validation split."""
+        return self.train_examples - self.validation
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Gradient steps in an epoch; the partial last batch is dropped, as the notebook did."""
+        return self.fit_examples // self.batch_size
+
     @property
     def uses_pca(self) -> bool:
         return bool(self.pca or self.pca_variance)
@@ -143,14 +216,28 @@ class RunConfig:
             parts.append(f"b{self.batch_size}")
         if self.train_examples != MAX_TRAIN_EXAMPLES:
             parts.append(f"n{self.train_examples}")
+        if self.init != "auto":
+            parts.append(f"init-{self.init}")
+        extras = {"dropout": "drop", "l1": "l1=", "l2": "l2=", "max_norm": "maxnorm", "clip_norm": "clip"}
+        parts += [f"{tag}{getattr(self, name):g}" for name, tag in extras.items() if getattr(self, name)]
+        if self.schedule != "constant":
+            parts.append(self.schedule)
+        if self.validation:
+            parts.append(f"val{self.validation}")
+        if self.patience:
+            parts.append(f"patience{self.patience}")
         if self.dataset != "mnist":
             parts.insert(0, "fashion")
         return " ".join(parts)
 
     @property
     def config_hash(self) -> str:
-        """Stable across processes and versions of Python: a digest of the canonical JSON."""
-        canon = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """Stable across processes and versions of Python: a digest of the canonical JSON. Fields added
+        after the reference runs were stored are left out while at their default, so an old run's hash
+        still names the same settings (a sweep resumes, seed groups stay groups)."""
+        d = {k: v for k, v in self.to_dict().items()
+             if FIELD_BY_NAME[k].since == 1 or v != FIELD_BY_NAME[k].default}
+        canon = json.dumps(d, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canon.encode()).hexdigest()[:12]
 
     def settings_hash(self) -> str:

@@ -1,6 +1,7 @@
 """Facts read off a run's history: milestones, best values, smoothing. Pure Python, no TensorFlow.
 
-A history is a list of per-epoch dicts with the keys in HISTORY_KEYS.
+A history is a list of per-epoch dicts with the keys in HISTORY_KEYS, and those of OPTIONAL_KEYS
+that the run has (runs stored before they existed, or without a validation split, lack them).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Iterable, Sequence
 
 HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
                 "train_seconds", "wall_seconds")
+OPTIONAL_KEYS = ("learning_rate", "val_loss", "val_accuracy")
 MILESTONES = (0.97, 0.98)  # the notebook's "trained" bars: epochs and seconds to reach them
 
 

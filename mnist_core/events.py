@@ -23,7 +23,10 @@ from .tf_env import tf
 
 SCALARS = {"accuracy/train": "train_accuracy", "accuracy/test": "test_accuracy",
            "loss/train": "train_loss", "loss/test": "test_loss",
-           "time/train_seconds": "train_seconds"}
+           "time/train_seconds": "train_seconds",
+           # only in runs that have them (a validation split; runs stored before the rate was recorded)
+           "accuracy/validation": "val_accuracy", "loss/validation": "val_loss",
+           "learning_rate": "learning_rate"}
 
 
 class EventWriter:
@@ -46,7 +49,8 @@ class EventWriter:
         try:
             with self.writer.as_default(step=entry["epoch"]):
                 for tag, key in SCALARS.items():
-                    tf.summary.scalar(tag, entry[key])
+                    if key in entry:
+                        tf.summary.scalar(tag, entry[key])
             self.writer.flush()
         except (tf.errors.OpError, OSError) as e:
             raise StoreError(f"Could not write TensorBoard events in {self.folder} ({e}): check that "

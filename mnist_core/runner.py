@@ -58,7 +58,7 @@ def execute(config: RunConfig, store: RunStore, run_id: str | None = None, on_ev
         if save_model and result.model is not None and status in ("finished", "stopped"):
             _save_model(result, store.get(run_id).path)
         result.release()  # the model is saved: its compiled loop may serve the next run
-        store.update(run_id, status=status, reason=reason, ended=now_iso(),
+        store.update(run_id, status=status, reason=reason, ended=now_iso(), best_epoch=result.best_epoch,
                      compile_seconds=result.compile_seconds, analysis=result.analysis)
         stored, analysis = True, result.analysis
     except (ConfigError, DataError, StoreError) as e:

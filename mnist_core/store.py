@@ -200,6 +200,11 @@ def _validate_record(data: Any) -> None:
     for h in history:
         if not isinstance(h, dict) or any(not isinstance(h.get(k), (int, float)) for k in curves.HISTORY_KEYS):
             raise ValueError("a history entry lacks a numeric field")
+        if any(k in h and not isinstance(h[k], (int, float)) for k in curves.OPTIONAL_KEYS):
+            raise ValueError("a history entry has a non-numeric optional field")
+    best = data.get("best_epoch")
+    if best is not None and (isinstance(best, bool) or not isinstance(best, int)):
+        raise ValueError("best_epoch is not a whole number")
     for key in ("name", "label"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise ValueError(f"{key} is not text")
@@ -388,7 +393,11 @@ class RunStore:
             history = data.get("history", [])
             data["milestones"] = curves.milestones(history)
             data["best_test_accuracy"] = curves.best(history)
-            data["final_test_accuracy"] = history[-1]["test_accuracy"] if history else None
+            # The final model's accuracy: the last epoch's, or with early stopping the best epoch's,
+            # whose weights the model was given back.
+            best = data.get("best_epoch")
+            final = history[best - 1] if isinstance(best, int) and 0 < best <= len(history) else (history or [None])[-1]
+            data["final_test_accuracy"] = final["test_accuracy"] if final else None
             data["seconds_per_epoch"] = curves.seconds_per_epoch(history)
             data["updated"] = now_iso()
             write_json_atomic(folder / RUN_FILE, data)

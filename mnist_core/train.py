@@ -9,7 +9,8 @@ times a second, to report progress and to check for a stop request.
 ``train(config, on_event, stop)`` calls ``on_event`` with plain dicts:
 - ``{"event": "setup", ...}`` once the data, PCA and model are ready;
 - ``{"event": "progress", ...}`` within an epoch, at least every 0.5 s: step, examples/s, ETAs;
-- ``{"event": "epoch", ...}`` at each epoch end: one history entry (see ``curves.HISTORY_KEYS``);
+- ``{"event": "epoch", ...}`` at each epoch end: one history entry (see ``curves.HISTORY_KEYS``),
+  with ``learning_rate`` and, with a validation split, ``val_loss`` and ``val_accuracy``;
 - ``{"event": "end", "status": ..., "reason": ...}`` when it returns.
 """
 
@@ -25,10 +26,12 @@ import numpy as np
 
 from . import curves
 from . import data as data_mod
+from . import schedules
+from .epoch_end import EpochEnd
 from .config import RunConfig
 from .evaluate import analyse
 from .health import PROBE_SIZE, HealthProbe
-from .model import build_model, build_optimizer
+from .model import build_model, build_optimizer, kernels
 from .tf_env import keras, tf
 
 PROGRESS_EVERY = 0.25  # seconds between progress events (the contract is at most 0.5 s)
@@ -43,6 +46,7 @@ class TrainResult:
     status: str  # "finished", "stopped" or "diverged"
     history: list[dict] = field(default_factory=list)
     reason: str | None = None
+    best_epoch: int | None = None  # with early stopping: the epoch whose weights the model holds
     model: Any = None
     pca: dict | None = None  # components, explained_variance, fit_seconds, cached
     pca_transform: Any = None  # the fitted sklearn PCA, to save it in front of the model
@@ -90,8 +94,9 @@ def _tensors(ds: data_mod.Dataset, key, x_train, x_test) -> tuple:
 
 # Compiling a network's training step with XLA takes about a second, most of the wait between
 # pressing Train and the first point. Two runs of the same shape (layers, activation, BN, optimizer,
-# batch size, inputs) can share the compiled code: the second only overwrites the weights and the
-# optimizer's state with freshly initialised ones, so its numbers are exactly those of a fresh build.
+# batch size, inputs, which regularisers are on, the kind of schedule) can share the compiled code:
+# the second only overwrites the weights, the optimizer's state and the knobs' variables (dropout
+# rate, penalties, norms, schedule numbers) with its own, so its numbers are exactly a fresh build's.
 _IDLE: list["_CompiledLoop"] = []  # loops no run is using, most recently released last
 _IDLE_LOCK = threading.Lock()
 MAX_IDLE = 3
@@ -115,8 +120,13 @@ def _put_idle(loop: "_CompiledLoop") -> None:
 class _CompiledLoop:
     """The training set as tensors and two compiled functions: run k steps, and evaluate."""
 
-    def __init__(self, model, optimizer, tensors: tuple, batch_size: int, steps: int):
-        self.model, self.optimizer = model, optimizer
+    def __init__(self, model, optimizer, knobs: schedules.Knobs, config: RunConfig, tensors: tuple, steps: int):
+        self.model, self.optimizer, self.knobs = model, optimizer, knobs
+        batch_size = config.batch_size
+        # Which extras the step computes is fixed at compile time; their numbers are knobs' variables.
+        self.penalty = bool(config.l1 or config.l2)
+        self.clip, self.max_norm = bool(config.clip_norm), bool(config.max_norm)
+        self.kernels = kernels(model)
         self.x, self.y, self.x_test, self.y_test = tensors
         self.batch_size = batch_size
         self.key, self.ds, self.probe = None, None, None
@@ -131,6 +141,8 @@ class _CompiledLoop:
         # Evaluation is one pass of three matrix products over 10,000 images: already fast without
         # XLA (about 0.03 s here), so it is traced but not XLA-compiled, which saves ~0.3 s of compile.
         self.evaluate = tf.function(self._evaluate)
+        # The validation rows, as indices into the training tensor: one trace for any split size.
+        self.evaluate_rows = tf.function(self._evaluate_rows, input_signature=[tf.TensorSpec([None], tf.int32)])
 
     def _run(self, start, count):
         """Run ``count`` SGD steps from step ``start``; return summed loss and correct predictions."""
@@ -145,10 +157,18 @@ class _CompiledLoop:
             idx = self.order[i]
             xb, yb = tf.gather(self.x, idx), tf.gather(self.y, idx)
             with tf.GradientTape() as tape:
-                logits = self.model(xb, training=True)  # BN uses this batch's statistics
+                logits = self.model(xb, training=True)  # BN uses this batch's statistics; dropout drops
                 loss = self.loss_fn(yb, logits)
+                if self.penalty:  # Keras' L1L2 regulariser: l1 * sum|w| + l2 * sum w^2 over the kernels
+                    loss += tf.add_n([self.knobs.l1 * tf.reduce_sum(tf.abs(w)) + self.knobs.l2 * tf.reduce_sum(w * w)
+                                      for w in self.kernels])
             grads = tape.gradient(loss, self.model.trainable_variables)
+            if self.clip:  # scale all gradients together so their global norm is at most clip_norm
+                grads, _ = tf.clip_by_global_norm(grads, self.knobs.clip_norm)
             self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+            if self.max_norm:
+                for w in self.kernels:
+                    w.assign(self.knobs.constraint(w))
             loss_sum += tf.cast(loss, tf.float64)
             pred = tf.argmax(logits, axis=1, output_type=tf.int32)
             correct += tf.reduce_sum(tf.cast(pred == yb, tf.int32))
@@ -160,18 +180,38 @@ class _CompiledLoop:
         pred = tf.argmax(logits, axis=1, output_type=tf.int32)
         return self.loss_fn(self.y_test, logits), tf.reduce_mean(tf.cast(pred == self.y_test, tf.float32))
 
+    def _evaluate_rows(self, rows):
+        logits = self.model(tf.gather(self.x, rows), training=False)
+        y = tf.gather(self.y, rows)
+        pred = tf.argmax(logits, axis=1, output_type=tf.int32)
+        return self.loss_fn(y, logits), tf.reduce_mean(tf.cast(pred == y, tf.float32))
+
     def test_probabilities(self) -> np.ndarray:
         return tf.nn.softmax(self.model(self.x_test, training=False)).numpy()
 
-    def reset(self, model, optimizer) -> bool:
-        """Take the fresh weights of ``model`` and the initial state of ``optimizer`` (same shapes)."""
+    def reset(self, model, optimizer, config: RunConfig) -> bool:
+        """Take the fresh weights of ``model``, the initial state of ``optimizer`` (same shapes) and the
+        numbers of ``config``."""
         optimizer.build(model.trainable_variables)
-        if len(optimizer.variables) != len(self.optimizer.variables):
+        if len(optimizer.variables) != len(self.optimizer.variables) or len(model.variables) != len(self.model.variables):
             return False
-        self.model.set_weights(model.get_weights())  # BN's moving averages included
+        for mine, fresh in zip(self.model.variables, model.variables):
+            mine.assign(fresh)  # weights, BN's moving averages, dropout rates and their random streams
         for mine, fresh in zip(self.optimizer.variables, optimizer.variables):
             mine.assign(fresh)  # step count, learning rate, momenta, accumulators
+        self.knobs.assign(config)
         return True
+
+
+def split_validation(examples: np.ndarray, config: RunConfig) -> tuple[np.ndarray, np.ndarray | None]:
+    """(examples to fit, validation examples or None), as sorted indices into the training set.
+
+    The split is held out of the run's examples and chosen by the seed, from a random stream of its
+    own, so the batch order of runs without a split is unchanged. The weights never see it."""
+    if not config.validation:
+        return examples, None
+    picked = np.random.default_rng([config.seed, 1]).permutation(len(examples))
+    return np.sort(examples[picked[config.validation:]]), np.sort(examples[picked[:config.validation]])
 
 
 def train(config: RunConfig, on_event: EventFn | None = None, stop: threading.Event | None = None,
@@ -193,21 +233,27 @@ def train(config: RunConfig, on_event: EventFn | None = None, stop: threading.Ev
         pca_transform = p.pca
     tensors = _tensors(ds, config.pca or config.pca_variance, x_train, x_test)
 
+    examples, val_rows = split_validation(examples, config)
+    val_rows = None if val_rows is None else tf.constant(val_rows.astype(np.int32))
+
     # The partial last batch is dropped, as the notebook did (range(n // batch_size)); each epoch
     # reshuffles, so every example is still seen.
     steps = len(examples) // config.batch_size
     max_steps = len(ds.y_train) // config.batch_size
     model = build_model(config, x_train.shape[1])
-    optimizer = build_optimizer(config)
+    knobs = schedules.Knobs(config)
+    optimizer = build_optimizer(config, knobs.schedule)
     probe_rows = examples[:PROBE_SIZE]
     key = (config.pca or config.pca_variance, x_train.shape[1], config.hidden, config.activation,
-           config.batch_norm, config.optimizer, config.batch_size, len(probe_rows))
+           config.batch_norm, config.optimizer, config.batch_size, len(probe_rows), bool(config.dropout),
+           bool(config.l1 or config.l2), bool(config.max_norm), bool(config.clip_norm),
+           "constant" if knobs.schedule is None else config.schedule)
     loop = _take_idle(key, ds)
-    reused = loop is not None and loop.reset(model, optimizer)
+    reused = loop is not None and loop.reset(model, optimizer, config)
     if reused:
         loop.probe.set_batch(x_train[probe_rows], ds.y_train[probe_rows])
     else:
-        loop = _CompiledLoop(model, optimizer, tensors, config.batch_size, max_steps)
+        loop = _CompiledLoop(model, optimizer, knobs, config, tensors, max_steps)
         loop.key, loop.ds = key, ds
         loop.probe = HealthProbe(model, len(config.hidden), config.batch_norm, x_train[probe_rows],
                                  ds.y_train[probe_rows])
@@ -221,10 +267,13 @@ def train(config: RunConfig, on_event: EventFn | None = None, stop: threading.Ev
     t1 = time.perf_counter()
     loop.run(tf.constant(0), tf.constant(0))  # trace and compile now, so epoch 1 is timed fairly
     loop.evaluate()
+    if val_rows is not None:
+        loop.evaluate_rows(val_rows)
     probe()
     result.compile_seconds = time.perf_counter() - t1
 
     rng = np.random.default_rng(config.seed)
+    watch = EpochEnd(config, loop)
     train_seconds = 0.0
     wall_start = time.perf_counter()
     chunk, last_progress = 1, 0.0
@@ -261,6 +310,10 @@ def train(config: RunConfig, on_event: EventFn | None = None, stop: threading.Ev
         if result.status != "finished":
             break
         test_loss, test_acc = loop.evaluate()
+        extra = {"learning_rate": watch.rate(epoch)}
+        if val_rows is not None:
+            val_loss, val_acc = loop.evaluate_rows(val_rows)
+            extra.update(val_loss=float(val_loss), val_accuracy=float(val_acc))
         entry = {"epoch": epoch,
                  "train_loss": loss_sum / steps,
                  "train_accuracy": correct / (steps * config.batch_size),
@@ -268,14 +321,21 @@ def train(config: RunConfig, on_event: EventFn | None = None, stop: threading.Ev
                  "test_accuracy": float(test_acc),
                  "train_seconds": train_seconds,
                  "wall_seconds": time.perf_counter() - wall_start,
-                 **probe()}
+                 **extra, **probe()}
         if not math.isfinite(entry["test_loss"]):
             result.status = "diverged"
             result.reason = f"the test loss became {entry['test_loss']} after epoch {epoch}"
             break
         result.history.append(entry)
         emit({"event": "epoch", **entry})
+        if watch.after_epoch(epoch, entry):
+            result.reason = watch.stop_reason
+            break
     if result.history and result.status != "diverged":
+        result.best_epoch = watch.restore_best()
+        if result.best_epoch is not None and watch.stop_reason is None:
+            held = f"the model holds the weights of epoch {result.best_epoch}, the lowest validation loss"
+            result.reason = f"{result.reason}; {held}" if result.reason else held
         result.analysis = analyse(ds.y_test, loop.test_probabilities())
     emit({"event": "end", "status": result.status, "reason": result.reason})
     return result

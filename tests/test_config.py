@@ -112,3 +112,45 @@ def test_hparams_are_flat_primitives():
     hp = RunConfig().to_hparams()
     assert hp["hidden"] == "300-100" and hp["hidden_layers"] == 2
     assert all(isinstance(v, (str, int, float, bool)) for v in hp.values())
+
+
+# --- the toolkit's fields ----------------------------------------------------------------------------
+@pytest.mark.parametrize("changes, fragment", [
+    (dict(dropout=0.95), "dropout must be in [0, 0.9]"),
+    (dict(l2=-1e-4), "l2 must be in 0 (off) or (0, 1]"),
+    (dict(clip_norm=1e3), "clip_norm must be in 0 (off) or (0, 100]"),
+    (dict(schedule="warm"), "schedule must be one of constant, exponential"),
+    (dict(init="ones"), "init must be one of auto, he_normal"),
+    (dict(decay_rate=1.0), "decay_rate must be in (0, 1)"),
+    (dict(patience=3), "Early stopping (patience) watches the validation loss: set validation"),
+    (dict(schedule="plateau"), "The plateau schedule watches the validation loss"),
+    (dict(train_examples=1000, validation=950), "minus the 950 validation examples"),
+])
+def test_toolkit_bounds_give_one_clear_sentence(changes, fragment):
+    with pytest.raises(ConfigError) as e:
+        RunConfig(**changes)
+    assert fragment in str(e.value) and "\n" not in str(e.value)
+
+
+def test_an_old_run_json_without_the_toolkit_fields_loads_with_defaults_and_its_hash():
+    import json
+    from pathlib import Path
+
+    shipped = sorted(Path(__file__).parent.parent.glob("cached_runs/reference/*/run.json"))
+    assert shipped, "the reference runs ship with the project"
+    for path in shipped:
+        data = json.loads(path.read_text())
+        assert "dropout" not in data["config"]
+        config = RunConfig.from_dict(data["config"])
+        assert config.dropout == 0 and config.schedule == "constant" and config.init == "auto"
+        assert config.config_hash == data["config_hash"]  # sweeps still find them as done
+    assert RunConfig(dropout=0.2).config_hash != RunConfig().config_hash
+
+
+def test_toolkit_fields_round_trip_through_link_and_label():
+    config = RunConfig(dropout=0.2, l2=1e-4, clip_norm=1.0, schedule="cosine", validation=5000, patience=3,
+                       init="he_uniform")
+    back, warnings = RunConfig.from_query(config.to_query())
+    assert back == config and not warnings
+    assert config.steps_per_epoch == 55000 // 70
+    assert "drop0.2" in config.label and "cosine" in config.label and "patience3" in config.label

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -80,3 +82,57 @@ def test_exported_model_is_pca_then_the_net_then_softmax_and_loads_in_plain_kera
     ours = load_model(tmp_path / "m.keras")  # the project's loader: safe mode, not compiled
     np.testing.assert_allclose(ours(x).numpy(), expected, rtol=1e-4, atol=1e-5)
 
+
+# --- initialisers and dropout ------------------------------------------------------------------------
+def test_initialiser_choice_applies_to_every_layer_and_auto_keeps_the_activation_rule():
+    zeros = build_model(RunConfig(init="zeros"), 784)
+    assert all(not np.any(w) for w in zeros.get_weights())
+    he = build_model(RunConfig(init="he_uniform", activation="tanh"), 784)
+    kernel = he.get_layer("dense_1").kernel.numpy()
+    assert np.abs(kernel).max() <= np.sqrt(6 / 784) + 1e-6  # he_uniform's limit
+    assert kernel.std() == pytest.approx(np.sqrt(2 / 784), rel=0.05)
+    auto = build_model(RunConfig(activation="tanh"), 784)  # auto: Glorot uniform for tanh
+    assert np.abs(auto.get_layer("dense_1").kernel.numpy()).max() <= np.sqrt(6 / (784 + 300)) + 1e-6
+
+
+def test_dropout_zeroes_a_share_of_units_in_training_and_none_in_evaluation(small_mnist):
+    config = RunConfig(dropout=0.3, hidden=(300, 100))
+    model = build_model(config, 784)
+    x = small_mnist.x_train[:500]
+    inner = keras.Model(model.input, [model.get_layer("act_1").output, model.get_layer("drop_1").output])
+    act, dropped = (t.numpy() for t in inner(x, training=True))
+    alive = act > 0
+    zeroed = (dropped[alive] == 0).mean()
+    assert zeroed == pytest.approx(0.3, abs=0.02)
+    kept = dropped[alive] != 0
+    np.testing.assert_allclose(dropped[alive][kept], act[alive][kept] / 0.7, rtol=1e-5)  # expectation kept
+    again = inner(x, training=True)[1].numpy()
+    assert (again != dropped).any()  # a new mask every step
+    # Evaluation never drops: the same weights without dropout give the same logits.
+    plain = build_model(config.replace(dropout=0.0), 784)
+    np.testing.assert_array_equal(model(x, training=False).numpy(), plain(x, training=False).numpy())
+
+
+def test_selu_uses_alpha_dropout_which_keeps_mean_and_variance():
+    from mnist_core.model import RateDropout
+
+    layer = RateDropout(0.2, alpha=True, seed=1)
+    x = np.random.default_rng(0).standard_normal((400, 500)).astype("float32")
+    y = layer(x, training=True).numpy()
+    assert abs(y.mean()) < 0.02 and y.std() == pytest.approx(1.0, abs=0.03)
+    values, counts = np.unique(y, return_counts=True)
+    share = counts.max() / y.size  # dropped units all take one value (SELU's saturation, corrected), not 0
+    assert share == pytest.approx(0.2, abs=0.01) and values[counts.argmax()] != 0
+    assert build_model(RunConfig(activation="selu", dropout=0.2), 784).get_layer("drop_1").alpha
+
+
+def test_a_model_with_dropout_is_saved_with_built_in_layers_only(tmp_path, small_mnist):
+    config = RunConfig(dropout=0.25)
+    model = build_model(config, 784)
+    exported = for_export(model, config)
+    exported.save(tmp_path / "m.keras")
+    assert "RateDropout" not in json.dumps(exported.get_config())  # plain Keras can load it
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    x = small_mnist.x_test[:50]
+    expected = keras.ops.softmax(model(x, training=False)).numpy()
+    np.testing.assert_allclose(loaded(x).numpy(), expected, rtol=1e-5, atol=1e-6)

@@ -71,3 +71,17 @@ def test_a_crash_in_the_trainer_is_stored_as_failed(tmp_path, quick, monkeypatch
     monkeypatch.setattr("mnist_core.train.train", boom)
     run = execute(quick, RunStore(tmp_path))
     assert run.status == "failed" and run.data["reason"] == "RuntimeError: simulated crash"
+
+
+def test_early_stopping_stores_the_best_epochs_model(tmp_path, quick, small_mnist):
+    from mnist_core.evaluate import evaluate_model
+
+    # SGD at rate 1.0 on 1,400 examples: the validation loss soon stops falling (see test_train).
+    run = execute(quick.replace(learning_rate=1.0, epochs=12, validation=700, patience=2), RunStore(tmp_path))
+    best = run.data["best_epoch"]
+    assert run.status == "finished" and len(run.history) == best + 2 < 12
+    assert run.data["reason"].startswith("early stopping")
+    stored = evaluate_model(run.model_path, small_mnist)["accuracy"]
+    assert stored == pytest.approx(run.history[best - 1]["test_accuracy"], abs=1e-6)
+    assert run.data["final_test_accuracy"] == run.history[best - 1]["test_accuracy"]
+    assert all("val_loss" in h and "learning_rate" in h for h in run.history)

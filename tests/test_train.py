@@ -2,6 +2,7 @@ import math
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from mnist_core.config import RunConfig
@@ -127,3 +128,123 @@ def test_the_training_set_is_shared_with_tensorflow_not_copied(small_mnist):
     for k in (10, 20, 30):  # projections beyond the two most recent are released
         train(small(pca=k, epochs=1), dataset=small_mnist)
     assert [k for k in small_mnist.tensors if k] == [20, 30]
+
+
+# --- the deep-learning toolkit: each knob does what it says --------------------------------------------
+def _one_step(small_mnist, **changes):
+    """One gradient step from the initial weights: 70 examples, batch 70, one epoch."""
+    config = RunConfig(**{"train_examples": 70, "epochs": 1, "learning_rate": 0.1, **changes})
+    return config, train(config, dataset=small_mnist)
+
+
+def _kernels(model):
+    from mnist_core.model import kernels
+    return [k.numpy().astype(np.float64) for k in kernels(model)]
+
+
+@pytest.mark.parametrize("name", ["l1", "l2"])
+def test_a_weight_penalty_adds_itself_to_the_training_loss(small_mnist, name):
+    from mnist_core.model import build_model
+
+    config, plain = _one_step(small_mnist)
+    _, penalised = _one_step(small_mnist, **{name: 1e-3})
+    start = _kernels(build_model(config, 784))  # the same seed: the run's initial weights
+    by_hand = 1e-3 * sum((np.abs(k) if name == "l1" else k * k).sum() for k in start)
+    # The one step's loss was measured at the initial weights: cross-entropy + penalty.
+    added = penalised.history[0]["train_loss"] - plain.history[0]["train_loss"]
+    assert added == pytest.approx(by_hand, rel=1e-4)
+    assert penalised.history[0]["test_loss"] != plain.history[0]["test_loss"]  # and the step changed
+
+
+def test_gradient_clipping_bounds_the_update(small_mnist):
+    from mnist_core.model import build_model
+
+    def update_norm(result, config):
+        start = build_model(config, 784).trainable_variables
+        return np.sqrt(sum(((a.numpy() - b.numpy()) ** 2).sum() for a, b in zip(result.model.trainable_variables, start)))
+
+    config, clipped = _one_step(small_mnist, clip_norm=0.05)
+    _, free = _one_step(small_mnist)
+    assert update_norm(clipped, config) <= 0.1 * 0.05 * (1 + 1e-4)  # SGD: lr x clipped gradient
+    assert update_norm(free, config) > 0.1 * 0.05 * 2  # it did bind
+
+
+def test_max_norm_holds_after_every_step(small_mnist):
+    from mnist_core.model import build_model
+
+    config = small(max_norm=1.0, epochs=1)
+    assert max(np.linalg.norm(k, axis=0).max() for k in _kernels(build_model(config, 784))) > 1.0
+    result = train(config, dataset=small_mnist)
+    for k in _kernels(result.model):
+        assert np.linalg.norm(k, axis=0).max() <= 1.0 * (1 + 1e-5)
+    assert result.history[0]["test_accuracy"] > 0.5  # constrained, still learning
+
+
+@pytest.mark.parametrize("kind", ["exponential", "step", "cosine", "one_cycle"])
+def test_a_run_records_the_rate_of_its_schedule_each_epoch(small_mnist, kind):
+    from mnist_core.schedules import epoch_end_steps
+    from tests.test_schedules import keras_reference
+
+    config = small(schedule=kind, epochs=3, decay_epochs=1, decay_rate=0.5)
+    history = train(config, dataset=small_mnist).history
+    reference = keras_reference(config)
+    expected = [float(reference(s)) for s in epoch_end_steps(config)]
+    assert [h["learning_rate"] for h in history] == pytest.approx(expected, rel=1e-5, abs=1e-7)
+
+
+def test_plateau_cuts_the_rate_when_the_validation_loss_stalls(small_mnist):
+    # A rate so small that the validation loss moves by less than Keras' min_delta (1e-4): a plateau.
+    config = small(schedule="plateau", learning_rate=1e-6, decay_rate=0.5, decay_epochs=1, validation=700,
+                   epochs=3)
+    history = train(config, dataset=small_mnist).history
+    assert [h["learning_rate"] for h in history] == pytest.approx([1e-6, 1e-6, 5e-7])
+
+
+def test_validation_is_held_out_never_trained_on_and_chosen_by_the_seed(small_mnist):
+    from mnist_core.train import split_validation
+
+    examples = np.arange(2100)
+    fit, val = split_validation(examples, small(validation=700))
+    assert len(val) == 700 and len(fit) == 1400 and not set(fit) & set(val)
+    assert sorted({*fit, *val}) == list(examples)
+    again = split_validation(examples, small(validation=700))[1]
+    other = split_validation(examples, small(validation=700, seed=7))[1]
+    assert list(again) == list(val) and list(other) != list(val)
+    # The compiled loop's last epoch drew its batches from the fitted examples only.
+    result = train(small(validation=700), dataset=small_mnist)
+    used = result._loop.order.numpy()[:1400 // 70].ravel()
+    assert set(used) <= set(fit) and len(set(used)) == 1400
+    h = result.history[-1]
+    assert 0.7 < h["val_accuracy"] <= 1 and h["val_loss"] > 0
+
+
+def test_early_stopping_ends_the_run_and_keeps_the_best_epoch(small_mnist):
+    # SGD at rate 1.0 on 1,400 examples: the validation loss soon stops falling and jumps about.
+    config = small(learning_rate=1.0, epochs=12, validation=700, patience=2)
+    result = train(config, dataset=small_mnist)
+    h = result.history
+    assert result.status == "finished" and len(h) < 12, "patience 2 should end this run early"
+    best = min(range(len(h)), key=lambda i: h[i]["val_loss"]) + 1
+    assert result.best_epoch == best and len(h) == best + 2
+    assert result.reason.startswith("early stopping") and f"epoch {best}" in result.reason
+    logits = result.model(small_mnist.x_test, training=False).numpy()
+    accuracy = float((logits.argmax(1) == small_mnist.y_test).mean())
+    assert accuracy == pytest.approx(h[best - 1]["test_accuracy"], abs=1e-6)
+    assert result.analysis["accuracy"] == pytest.approx(h[best - 1]["test_accuracy"], abs=1e-6)
+
+
+def test_a_reused_loop_with_other_regularisation_numbers_equals_a_fresh_build(small_mnist):
+    knobs = dict(dropout=0.2, l2=1e-4, clip_norm=1.0, max_norm=3.0, schedule="cosine", validation=350)
+    first = train(small(**knobs), dataset=small_mnist)
+    loop = first._loop
+    first.release()
+    traces = loop.run.experimental_get_tracing_count()
+    other = small(**{**knobs, "dropout": 0.3, "l2": 1e-3, "clip_norm": 0.5, "max_norm": 2.0, "validation": 700,
+                     "learning_rate": 0.05, "seed": 5})
+    reused = train(other, dataset=small_mnist)
+    assert reused.reused and reused._loop.run.experimental_get_tracing_count() == traces  # nothing recompiled
+    fresh = train(other, dataset=small_mnist)
+    assert not fresh.reused
+    keys = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "val_loss", "val_accuracy",
+            "learning_rate", "dead_units", "grad_norm")
+    assert [[e[k] for k in keys] for e in reused.history] == [[e[k] for k in keys] for e in fresh.history]

@@ -14,35 +14,79 @@ from mnist_core.compare import X_AXES, Y_METRICS
 PERCENT = ".1%"
 
 
-def live_accuracy(history: Sequence[dict], epochs: int) -> alt.Chart:
-    """Test and train accuracy per epoch, on an x axis already as long as the whole run."""
+CURVES = (("test", "test_accuracy"), ("train", "train_accuracy"), ("validation", "val_accuracy"))
+CURVE_COLOURS = alt.Scale(domain=["test", "train", "validation"], range=["#1f77b4", "#ff7f0e", "#2ca02c"])
+BEST = "#d62728"  # the best epoch (early stopping keeps its weights), marked on every chart of the run
+
+
+def best_epoch_rule(best_epoch: int | None) -> alt.Chart | None:
+    """A dashed vertical line at the epoch whose weights the model holds (with early stopping)."""
+    if not best_epoch:
+        return None
+    return alt.Chart(pd.DataFrame({"epoch": [best_epoch], "what": ["best epoch (weights kept)"]})).mark_rule(
+        color=BEST, strokeDash=[5, 3], strokeWidth=2).encode(
+        x="epoch:Q", tooltip=[alt.Tooltip("what:N", title=""), alt.Tooltip("epoch:Q", format="d")])
+
+
+def _with_best(chart, best_epoch: int | None):
+    rule = best_epoch_rule(best_epoch)
+    return chart if rule is None else alt.layer(chart, rule)
+
+
+def live_accuracy(history: Sequence[dict], epochs: int, best_epoch: int | None = None):
+    """Test, train (and validation) accuracy per epoch, on an x axis already as long as the whole run."""
     rows = [{"epoch": h["epoch"], "curve": curve, "accuracy": h[key]}
-            for h in history for curve, key in (("test", "test_accuracy"), ("train", "train_accuracy"))]
+            for h in history for curve, key in CURVES if h.get(key) is not None]
     df = pd.DataFrame(rows, columns=["epoch", "curve", "accuracy"])
     low = min([0.9, *df["accuracy"].tolist()]) if len(df) else 0.9
-    return alt.Chart(df).mark_line(point=True).encode(
+    chart = alt.Chart(df).mark_line(point=True).encode(
         x=alt.X("epoch:Q", title="Epoch", scale=alt.Scale(domain=[1, max(epochs, 2)]),
                 axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("accuracy:Q", title="Accuracy", scale=alt.Scale(domain=[max(0.0, low - 0.01), 1.0]),
                 axis=alt.Axis(format=PERCENT)),
-        color=alt.Color("curve:N", title=None, scale=alt.Scale(domain=["test", "train"],
-                                                                range=["#1f77b4", "#ff7f0e"]),
+        color=alt.Color("curve:N", title=None, scale=CURVE_COLOURS,
                         legend=alt.Legend(orient="bottom-right", labelExpr="datum.label + ' accuracy'")),
         tooltip=[alt.Tooltip("epoch:Q", format="d"), "curve:N", alt.Tooltip("accuracy:Q", format=".2%")],
-    ).properties(height=340)
+    )
+    return _with_best(chart, best_epoch).properties(height=340)
 
 
 @functools.lru_cache(maxsize=512)
-def live_accuracy_spec(points: tuple, epochs: int) -> dict:
+def live_accuracy_spec(points: tuple, epochs: int, best_epoch: int | None = None) -> dict:
     """The live chart as a ready Vega-Lite dict, built (and validated) once per new epoch: the live
-    panel redraws twice a second for every watching browser, and rebuilding it each time cost ~15 ms."""
-    history = [{"epoch": e, "test_accuracy": te, "train_accuracy": tr} for e, te, tr in points]
-    return live_accuracy(history, epochs).to_dict()
+    panel redraws twice a second for every watching browser, and rebuilding it each time cost ~15 ms.
+    ``points`` are (epoch, test, train, validation or None) accuracies."""
+    history = [{"epoch": e, "test_accuracy": te, "train_accuracy": tr, "val_accuracy": va}
+               for e, te, tr, va in points]
+    return live_accuracy(history, epochs, best_epoch).to_dict()
+
+
+def learning_rate(history: Sequence[dict], epochs: int, best_epoch: int | None = None):
+    """The learning rate each epoch ended with (runs stored before it was recorded have none)."""
+    df = pd.DataFrame([{"epoch": h["epoch"], "learning_rate": h["learning_rate"]} for h in history
+                       if h.get("learning_rate") is not None], columns=["epoch", "learning_rate"])
+    chart = alt.Chart(df).mark_line(point=True, color="#7f7f7f", interpolate="step-after").encode(
+        x=alt.X("epoch:Q", title="Epoch", scale=alt.Scale(domain=[1, max(epochs, 2)]),
+                axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y("learning_rate:Q", title="Learning rate", axis=alt.Axis(format="~g")),
+        tooltip=[alt.Tooltip("epoch:Q", format="d"), alt.Tooltip("learning_rate:Q", title="rate", format=".3g")])
+    return _with_best(chart, best_epoch).properties(height=140)
+
+
+def schedule_preview(epochs: Sequence[float], rates: Sequence[float]) -> alt.Chart:
+    """The learning rate a run will use at each step, drawn before it starts (x in epochs)."""
+    df = pd.DataFrame({"epoch": epochs, "learning_rate": rates})
+    return alt.Chart(df).mark_line(color="#7f7f7f").encode(
+        x=alt.X("epoch:Q", title="Epoch", scale=alt.Scale(domain=[0, max(epochs[-1], 1)])),
+        y=alt.Y("learning_rate:Q", title="Learning rate", axis=alt.Axis(format="~g"), scale=alt.Scale(zero=True)),
+        tooltip=[alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip("learning_rate:Q", title="rate", format=".3g")],
+    ).properties(height=150)
 
 
 def overlay(df: pd.DataFrame, x: str, y: str, log_y: bool = False, side_by_side: bool = False,
             y_title: str | None = None) -> alt.Chart:
-    """Runs overlaid (or one small chart each, on shared axes). Click a legend entry to highlight it."""
+    """Runs overlaid (or one small chart each, on shared axes). Click a legend entry to highlight it.
+    A run's best epoch (early stopping kept its weights) is a large red-ringed point on its line."""
     pick = alt.selection_point(fields=["run"], bind="legend")
     is_acc = y.endswith("accuracy")
     y_title = y_title or Y_METRICS[y]
@@ -59,6 +103,12 @@ def overlay(df: pd.DataFrame, x: str, y: str, log_y: bool = False, side_by_side:
                  alt.Tooltip("train_seconds:Q", title="Training s", format=".1f"),
                  alt.Tooltip("wall_seconds:Q", title="Wall s", format=".1f")],
     ).add_params(pick)
+    if "best" in df.columns and df["best"].any():
+        ring = alt.Chart(df).transform_filter("datum.best").mark_point(
+            size=160, color=BEST, strokeWidth=2, filled=False).encode(
+            x=f"{x}:Q", y=f"{y}:Q", opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
+            tooltip=[alt.Tooltip("run:N", title="Best epoch of"), alt.Tooltip("epoch:Q", format="d")])
+        base = alt.layer(base, ring)
     if side_by_side:
         return base.properties(width=260, height=190).facet(
             facet=alt.Facet("run:N", title=None, header=alt.Header(labelLimit=260)), columns=3)
@@ -79,19 +129,21 @@ def variance_curve(cumulative: np.ndarray, components: int) -> alt.LayerChart:
     return (line + rule + dot).properties(height=130)
 
 
-def run_curves(history: Sequence[dict], metric: str) -> alt.Chart:
-    """One run's train and test curve of "accuracy" or "loss", per epoch."""
-    rows = [{"epoch": h["epoch"], "curve": split, "value": h[f"{split}_{metric}"]}
-            for h in history for split in ("test", "train")]
+def run_curves(history: Sequence[dict], metric: str, best_epoch: int | None = None):
+    """One run's train, test (and validation) curve of "accuracy" or "loss", per epoch."""
+    rows = [{"epoch": h["epoch"], "curve": name, "value": h[f"{split}_{metric}"]}
+            for h in history for name, split in (("test", "test"), ("train", "train"), ("validation", "val"))
+            if h.get(f"{split}_{metric}") is not None]
     acc = metric == "accuracy"
-    return alt.Chart(pd.DataFrame(rows)).mark_line(point=True).encode(
+    chart = alt.Chart(pd.DataFrame(rows)).mark_line(point=True).encode(
         x=alt.X("epoch:Q", title="Epoch", axis=alt.Axis(format="d", tickMinStep=1)),
         y=alt.Y("value:Q", title=metric.capitalize(), scale=alt.Scale(zero=False),
                 axis=alt.Axis(format=PERCENT if acc else "")),
-        color=alt.Color("curve:N", title=None, legend=alt.Legend(orient="bottom")),
+        color=alt.Color("curve:N", title=None, scale=CURVE_COLOURS, legend=alt.Legend(orient="bottom")),
         tooltip=[alt.Tooltip("epoch:Q", format="d"), "curve:N",
                  alt.Tooltip("value:Q", title=metric, format=".2%" if acc else ".4f")],
-    ).properties(height=260)
+    )
+    return _with_best(chart, best_epoch).properties(height=260)
 
 
 def confusion(matrix: Sequence[Sequence[int]]) -> alt.LayerChart:
@@ -119,7 +171,7 @@ def per_class(accuracy: Sequence[float]) -> alt.Chart:
         tooltip=["digit:O", alt.Tooltip("accuracy:Q", format=".2%")]).properties(height=330)
 
 
-def layer_health(history: Sequence[dict], key: str, title: str, log: bool = False) -> alt.Chart:
+def layer_health(history: Sequence[dict], key: str, title: str, log: bool = False, best_epoch: int | None = None):
     """Per-layer values stored in each epoch's history (``dead_units`` or ``grad_norm``)."""
     rows = []
     for h in history:
@@ -128,13 +180,14 @@ def layer_health(history: Sequence[dict], key: str, title: str, log: bool = Fals
             name = "output" if key == "grad_norm" and i == len(values) - 1 else f"hidden {i + 1}"
             rows.append({"epoch": h["epoch"], "layer": name, "value": v})
     df = pd.DataFrame(rows, columns=["epoch", "layer", "value"])
-    return alt.Chart(df).mark_line(point=True).encode(
+    chart = alt.Chart(df).mark_line(point=True).encode(
         x=alt.X("epoch:Q", title="Epoch", axis=alt.Axis(format="d", tickMinStep=1)),
         y=alt.Y("value:Q", title=title, scale=alt.Scale(type="log") if log else alt.Scale(),
                 axis=alt.Axis(format="" if log else "%")),
         color=alt.Color("layer:N", title="Layer", legend=alt.Legend(orient="bottom")),
         tooltip=[alt.Tooltip("epoch:Q", format="d"), "layer:N", alt.Tooltip("value:Q", format=".4g")],
-    ).properties(height=260)
+    )
+    return _with_best(chart, best_epoch).properties(height=260)
 
 
 def band(df: pd.DataFrame, x: str, y: str, log_y: bool = False) -> alt.LayerChart:

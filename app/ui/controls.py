@@ -27,6 +27,13 @@ LEARNING_RATES = (0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
 BATCH_SIZES = (1, 8, 16, 32, 50, 64, 70, 100, 128, 256, 512, 1024, 4096, 10000, 60000)
 TRAIN_EXAMPLES = (1000, 2000, 5000, 10000, 20000, 30000, 60000)
 PCA_VARIANCES = tuple(round(v / 100, 2) for v in range(50, 100)) + (0.995, 0.999)
+DROPOUTS = tuple(round(v / 20, 2) for v in range(0, 19))  # 0, 0.05, ... 0.9
+PENALTIES = (0.0, 1e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 0.1)
+NORMS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 10.0)
+DECAY_RATES = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99)
+VALIDATIONS = (0, 500, 1000, 2000, 5000, 10000)
+TOOLKIT = ("init", "dropout", "l1", "l2", "max_norm", "clip_norm", "schedule", "decay_rate", "decay_epochs",
+           "validation", "patience")
 
 
 @st.cache_data(show_spinner="Measuring how much variance each PCA component keeps...", max_entries=4)
@@ -46,7 +53,7 @@ def _state_of(config: RunConfig) -> dict:
     """The controls' session-state values that show ``config``."""
     values = {K + name: getattr(config, name) for name in (
         "dataset", "activation", "batch_norm", "optimizer", "learning_rate", "batch_size", "epochs", "seed",
-        "train_examples")}
+        "train_examples", *TOOLKIT)}
     values[K + "layers"] = len(config.hidden)
     for i in range(4):
         values[f"{K}units_{i + 1}"] = config.hidden[i] if i < len(config.hidden) else NEW_LAYER_UNITS
@@ -281,12 +288,59 @@ def render(fashion_available: bool, variance_curve: Callable[[str], object],
     if not access.hides("seed"):
         seed = _pick(access, "seed", st.number_input(F["seed"].label, int(F["seed"].lo), int(F["seed"].hi),
                                                      key=K + "seed", help=F["seed"].help, disabled=off("seed")))
+    toolkit = _toolkit(access, off)
     try:
         config = RunConfig(dataset=dataset, hidden=tuple(hidden), activation=activation, batch_norm=batch_norm,
                            pca=pca, pca_variance=pca_variance, optimizer=optimizer,
                            learning_rate=learning_rate, batch_size=batch_size, epochs=int(epochs),
-                           seed=int(seed), train_examples=train_examples)
+                           seed=int(seed), train_examples=train_examples, **toolkit)
     except ConfigError as e:
         return None, str(e)
     s["_cfg_last"] = config
     return config, None
+
+
+def _off(v) -> str:
+    return "off" if v == 0 else f"{v:g}"
+
+
+def _toolkit(access: Access, off: Callable[[str], bool]) -> dict:
+    """Initialiser, regularisation, schedule, validation and early stopping: the chapter after the
+    notebook's. In an expander that opens by itself when any of them is set; a link or lesson may hide
+    or lock each of them like any other setting."""
+    s = st.session_state
+    values = {name: getattr(access.fixed, name) for name in TOOLKIT}
+    if not access.shows_any(*TOOLKIT):
+        return values
+    default = RunConfig()
+    changed = any(s.get(K + name) != getattr(default, name) for name in TOOLKIT)
+    for name in ("decay_rate", "decay_epochs"):  # not drawn with other schedules: keep the last value
+        if not access.pins(name):
+            values[name] = s.get(K + name, values[name])
+
+    def widget(name: str, draw: Callable, nice: tuple | None = None, **kw) -> None:
+        if access.hides(name):
+            return
+        if nice is not None:  # a slider of nice values, plus the current one
+            kw["options"] = _options(nice, s[K + name], F[name])
+        values[name] = _pick(access, name, draw(F[name].label, key=K + name, help=F[name].help,
+                                                disabled=off(name), **kw))
+
+    with st.expander("Regularisation, schedule, validation", expanded=changed):
+        widget("init", st.selectbox, options=F["init"].choices)
+        widget("dropout", st.select_slider, DROPOUTS, format_func=lambda v: "off" if v == 0 else f"{v:.0%}")
+        for name in ("l1", "l2"):
+            widget(name, st.select_slider, PENALTIES, format_func=_off)
+        for name in ("max_norm", "clip_norm"):
+            widget(name, st.select_slider, NORMS, format_func=_off)
+        st.caption(notes.REGULARISATION)
+        widget("schedule", st.selectbox, options=F["schedule"].choices, format_func=lambda v: v.replace("_", " "))
+        if values["schedule"] in ("exponential", "step", "plateau"):
+            widget("decay_rate", st.select_slider, DECAY_RATES, format_func=lambda v: f"×{v:g}")
+            widget("decay_epochs", st.number_input, min_value=int(F["decay_epochs"].lo),
+                   max_value=int(F["decay_epochs"].hi))
+        st.caption(notes.SCHEDULE[values["schedule"]])
+        widget("validation", st.select_slider, VALIDATIONS, format_func=lambda v: "off" if v == 0 else f"{v:,}")
+        widget("patience", st.number_input, min_value=0, max_value=int(F["patience"].hi))
+    values["decay_epochs"], values["patience"] = int(values["decay_epochs"]), int(values["patience"])
+    return values

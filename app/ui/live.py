@@ -87,8 +87,11 @@ def _panel(run_id: str, was: str | None) -> None:
 
     from . import charts  # Altair and pandas load on first use, not with the Train page
 
-    points = tuple((h["epoch"], h["test_accuracy"], h["train_accuracy"]) for h in history)
-    st.vega_lite_chart(spec=charts.live_accuracy_spec(points, config.epochs))
+    points = tuple((h["epoch"], h["test_accuracy"], h["train_accuracy"], h.get("val_accuracy")) for h in history)
+    best = run.data.get("best_epoch")
+    st.vega_lite_chart(spec=charts.live_accuracy_spec(points, config.epochs, best))
+    if config.schedule != "constant" and history:
+        st.altair_chart(charts.learning_rate(history, config.epochs, best))
     if history:
         ms = curves.milestones(history)
         c1, c2, c3, c4 = st.columns(4)
@@ -113,7 +116,7 @@ def _cancel(queue, run_id: str, me: access.Actor) -> None:
 def _final_status(run) -> None:
     reason = run.data.get("reason")
     n = len(run.history)
-    text = {"finished": f"Finished {n} epoch{'s' * (n != 1)}.",
+    text = {"finished": f"Finished {n} epoch{'s' * (n != 1)}" + (f": {reason}." if reason else "."),
             "stopped": f"Stopped after {n} finished epoch{'s' * (n != 1)}.",
             "diverged": fmt.say("Diverged: {}.", reason),
             "interrupted": fmt.say("Interrupted: {}.", reason),

@@ -53,3 +53,20 @@ MISSING_DATA = """
 2. **The Keras cache**: put `mnist.npz` in `~/.keras/datasets/`.
 3. **Internet**: with a connection, Keras downloads MNIST by itself the first time.
 """
+
+REGULARISATION = ("Regularisation fights overfitting (train accuracy far above validation/test): dropout "
+                  "silences random units so none can rely on another; L1/L2 penalties pull weights towards "
+                  "zero (L1 makes many exactly zero); max-norm caps each unit's incoming weights. Clipping "
+                  "the gradient's norm guards against one huge step, not overfitting.")
+
+SCHEDULE = {
+    "constant": "The learning rate stays the same for the whole run, as in the notebook.",
+    "exponential": "The rate shrinks smoothly: times the decay factor every 'decay every' epochs.",
+    "step": "The rate drops in steps: times the decay factor every 'decay every' epochs.",
+    "cosine": "The rate follows half a cosine wave from its value down to 0 at the last step: big steps "
+              "first, fine ones at the end.",
+    "one_cycle": "1cycle: the rate climbs from a 25th of its value to the full rate over the first 30% of "
+                 "the steps, then falls along a cosine to almost 0. Often reaches good accuracy in few epochs.",
+    "plateau": "The rate is cut by the decay factor whenever the validation loss has not improved for "
+               "'decay every' epochs: the schedule reacts to the run, so it is drawn flat in advance.",
+}

@@ -54,8 +54,14 @@ fmt.milestone_metric(c3, "97%", ms["97"], ended)
 fmt.milestone_metric(c4, "98%", ms["98"], ended)
 
 left, right = st.columns(2)
-left.altair_chart(charts.run_curves(history, "accuracy"), key="acc")
-right.altair_chart(charts.run_curves(history, "loss"), key="loss")
+best = d.get("best_epoch")
+left.altair_chart(charts.run_curves(history, "accuracy", best), key="acc")
+right.altair_chart(charts.run_curves(history, "loss", best), key="loss")
+if best:
+    st.caption(f"The dashed red line marks epoch {best}: early stopping kept the weights of this epoch, the "
+               f"lowest validation loss, so the model, its confusion matrix and its mistakes are that epoch's.")
+if any(h.get("learning_rate") is not None for h in history) and config.schedule != "constant":
+    st.altair_chart(charts.learning_rate(history, config.epochs, best), key="lr")
 
 # --- settings and where it ran ----------------------------------------------------------------------------
 with st.expander("Settings, timings and machine", expanded=False):
@@ -139,5 +145,7 @@ else:
         "notebook's reason to try ELU). **Gradient norm**: how strongly the loss pulls on each layer's weights; "
         "if it shrinks towards the input, the first layers learn slowly (the notebook's reason for batch norm).")
     left, right = st.columns(2)
-    left.altair_chart(charts.layer_health(history, "dead_units", "Units that never activate"), key="dead")
-    right.altair_chart(charts.layer_health(history, "grad_norm", "Gradient norm (log)", log=True), key="grad")
+    left.altair_chart(charts.layer_health(history, "dead_units", "Units that never activate", best_epoch=best),
+                      key="dead")
+    right.altair_chart(charts.layer_health(history, "grad_norm", "Gradient norm (log)", log=True, best_epoch=best),
+                       key="grad")

@@ -2,9 +2,10 @@
 
 import time
 
+import numpy as np
 import streamlit as st
 
-from mnist_core import data, estimate
+from mnist_core import data, estimate, schedules
 from mnist_core.data import DISPLAY_NAMES
 from mnist_core.limits import LimitError
 from ui import controls, fmt, identity, live, lr_finder, notes, services
@@ -27,6 +28,19 @@ def over_limit(config, repeat: int, components: int | None) -> str | None:
     except LimitError as e:
         return str(e)
     return None
+
+
+def schedule_preview(config):
+    """Draw the rate at (up to 600) steps of the run, in epochs, as the schedule will set it."""
+    from ui import charts
+
+    per_epoch = max(1, config.steps_per_epoch)
+    steps = np.unique(np.linspace(0, per_epoch * config.epochs - 1, 600).astype(int))
+    note = (f"{per_epoch:,} steps an epoch; cut by ×{config.decay_rate:g} whenever the validation loss stalls "
+            f"for {config.decay_epochs} epochs" if config.schedule == "plateau" else
+            f"{per_epoch:,} steps an epoch, {per_epoch * config.epochs:,} in all")
+    st.caption(f"**Learning rate over the run** ({config.schedule.replace('_', ' ')}): {note}.")
+    st.altair_chart(charts.schedule_preview((steps + 1) / per_epoch, schedules.rates(config, steps)))
 
 
 def _components(config) -> int:
@@ -80,6 +94,8 @@ else:
     if limits.max_run_seconds and guess.total_seconds > limits.max_run_seconds and not identity.actor().teacher:
         st.warning(f"This run would take longer than this server's limit of {fmt.secs(limits.max_run_seconds)} "
                    f"per run: it will be stopped there, keeping the epochs it finished.")
+    if config.schedule != "constant":
+        schedule_preview(config)
 
 left, middle, right = st.columns([1, 1, 2], vertical_alignment="bottom")
 repeat = middle.number_input("Repeat with seeds", 1, 10, 1, key="repeat",
