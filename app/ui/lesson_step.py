@@ -16,7 +16,7 @@ from mnist_core.config import FIELD_BY_NAME as F
 from mnist_core.lessons import YOU, Lesson, Step
 from mnist_core.limits import LimitError
 from mnist_core.measures import MEASURES, format_value
-from mnist_core.store import StoreError
+from mnist_core.store import MAX_NAME, StoreError
 
 from . import controls, fmt, identity, live, services
 
@@ -72,9 +72,12 @@ def train_panel(lesson: Lesson, step: Step, number: int) -> object | None:
                                               caption_hidden=False)
         if problem:
             st.error(problem)
+        name = st.text_input("Name on your run (optional; the class sees it on the Class page)",
+                             max_chars=MAX_NAME, key=_key("name", lesson, number))
         if st.button("Train", type="primary", disabled=chosen is None, key=run_key + "_train"):
             try:  # the run is this browser's, within the server's limits like any other
-                job = services.queue().submit(chosen, tags=[f"lesson {lesson.id}"], by=identity.actor())
+                job = services.queue().submit(chosen, name=name.strip() or None, tags=[f"lesson {lesson.id}"],
+                                              by=identity.actor())
                 s[run_key] = job.run_id
             except LimitError as e:
                 st.error(fmt.plain(e))

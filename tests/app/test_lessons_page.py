@@ -66,10 +66,12 @@ def test_a_training_step_keeps_the_lesson_settings_and_reveals_on_the_students_r
     assert not at.selectbox and not at.toggle
     at.select_slider(key="cfg_train_examples").set_value(5000).run()
     at.session_state["cfg_optimizer"] = "adam"  # a crafted change to a hidden setting is ignored
+    at.text_input(key="lesson_name_overfitting_2").set_value("Ada *L.*")
     at.button(key="lesson_run_overfitting_2_train").click().run()
     queue.wait(at.session_state["lesson_run_overfitting_2"], timeout=10)
     config = trainer.configs[-1]
     assert config.train_examples == 5000 and config.optimizer == "nesterov" and config.epochs == 10
+    assert queue.store.get(at.session_state["lesson_run_overfitting_2"]).display_name == "Ada *L.*"
     at.run()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Your prediction"] == "96.00%"
