@@ -89,3 +89,17 @@ def test_hostile_links_get_one_literal_warning(shipped, query, warning):
     assert not at.exception
     assert len(at.warning) == 1 and warning in shown(at.warning[0].value)
     assert "](" not in at.warning[0].value  # markdown is escaped: shown as typed
+
+
+def test_a_regularisation_step_frees_only_dropout_and_l2(shipped):
+    queue, trainer = shipped
+    at = open_page("lessons", lesson="overfitting", step="3")
+    at.number_input[0].set_value(3.0)
+    at.button[0].click().run()
+    assert not at.exception
+    assert sorted(s.label for s in at.select_slider) == ["Dropout", "L2 penalty"]
+    at.select_slider(key="cfg_dropout").set_value(0.3).run()
+    at.button(key="lesson_run_overfitting_3_train").click().run()
+    queue.wait(at.session_state["lesson_run_overfitting_3"], timeout=10)
+    config = trainer.configs[-1]
+    assert config.dropout == 0.3 and config.train_examples == 1000 and config.epochs == 30
