@@ -7,7 +7,10 @@
   Failure (a run whose process was killed gets no end: the app marks it ``interrupted`` later);
 - Text: the settings as a table, and how the run ended in words (stopped, diverged, failed, with the
   reason), so runs the HParams status lumps together are told apart;
-- Images: the final model's confusion matrix.
+- Images: the final model's confusion matrix, and at snapshot epochs (see snapshots.py) a grid of
+  the first layer's weights as pictures (grey = 0, light = positive);
+- Histograms: at snapshot epochs each layer's weights, biases, pre-activations and gradients,
+  in the snapshot's own fixed bins.
 """
 
 from __future__ import annotations
@@ -51,6 +54,27 @@ class EventWriter:
                 for tag, key in SCALARS.items():
                     if key in entry:
                         tf.summary.scalar(tag, entry[key])
+            self.writer.flush()
+        except (tf.errors.OpError, OSError) as e:
+            raise StoreError(f"Could not write TensorBoard events in {self.folder} ({e}): check that "
+                             f"the disk has space and the folder is writable.") from None
+
+    def snapshot(self, arrays: dict) -> None:
+        """Write a snapshot's histograms and first-layer weight grid, at the snapshot's epoch."""
+        from tensorboard.plugins.histogram import metadata
+
+        from .snapshots import KINDS, layer_name, weight_grid
+
+        try:
+            with self.writer.as_default(step=int(arrays["epoch"])):
+                for kind in KINDS:
+                    for layer, (counts, edges) in enumerate(zip(arrays[f"hist_{kind}"], arrays[f"edges_{kind}"])):
+                        tag = f"{kind}/{layer_name(layer, len(arrays[f'hist_{kind}']))}"
+                        # TensorBoard's histogram format: one row per bucket, (left edge, right edge, count).
+                        buckets = np.stack([edges[:-1], edges[1:], counts], axis=1).astype(np.float64)
+                        tf.summary.write(tag, buckets, metadata=metadata.create_summary_metadata(tag, ""))
+                grid = weight_grid(arrays["first_weights"])
+                tf.summary.image("weights/first_layer", grid[None, :, :, None])
             self.writer.flush()
         except (tf.errors.OpError, OSError) as e:
             raise StoreError(f"Could not write TensorBoard events in {self.folder} ({e}): check that "

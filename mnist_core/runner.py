@@ -50,6 +50,10 @@ def execute(config: RunConfig, store: RunStore, run_id: str | None = None, on_ev
                 store.append_epoch(run_id, entry)
                 writer.epoch(entry)
                 epochs.append(entry["epoch"])
+            elif event["event"] == "snapshot":  # numpy arrays: stored here, only a notice goes on
+                _save_snapshot(store.get(run_id).path, event["arrays"])
+                writer.snapshot(event["arrays"])
+                event = {"event": "snapshot", "epoch": event["epoch"]}
             if event["event"] != "end":  # ours is sent below, once the run is stored
                 emit({**event, "run_id": run_id})
 
@@ -83,6 +87,16 @@ def execute(config: RunConfig, store: RunStore, run_id: str | None = None, on_ev
         return store.get(run_id)
     except StoreError:
         raise StoreError(f"Run {run_id} failed and could not be stored: {reason}") from None
+
+
+def _save_snapshot(folder: Path, arrays: dict) -> None:
+    from .snapshots import save
+
+    try:
+        save(folder, arrays)
+    except OSError as e:
+        raise StoreError(f"Could not save a snapshot in {folder} ({e.strerror}): check that the disk "
+                         f"has space and the folder is writable.") from None
 
 
 def _save_model(result, folder: Path) -> None:

@@ -11,6 +11,7 @@ times a second, to report progress and to check for a stop request.
 - ``{"event": "progress", ...}`` within an epoch, at least every 0.5 s: step, examples/s, ETAs;
 - ``{"event": "epoch", ...}`` at each epoch end: one history entry (see ``curves.HISTORY_KEYS``),
   with ``learning_rate`` and, with a validation split, ``val_loss`` and ``val_accuracy``;
+- ``{"event": "snapshot", "epoch", "arrays"}`` after some epochs: numpy arrays, see ``snapshots.py``;
 - ``{"event": "end", "status": ..., "reason": ...}`` when it returns.
 """
 
@@ -32,6 +33,7 @@ from .config import RunConfig
 from .evaluate import analyse
 from .health import PROBE_SIZE, HealthProbe
 from .model import build_model, build_optimizer, kernels
+from .snapshots import Snapshotter
 from .tf_env import keras, tf
 
 PROGRESS_EVERY = 0.25  # seconds between progress events (the contract is at most 0.5 s)
@@ -272,6 +274,8 @@ def train(config: RunConfig, on_event: EventFn | None = None, stop: threading.Ev
     probe()
     result.compile_seconds = time.perf_counter() - t1
 
+    # Looks inside the network at a few epochs, after their evaluation (see snapshots.py).
+    snaps = Snapshotter(config, model, loop.x_test, ds.y_test, pca_transform, probe.x, probe.y)
     rng = np.random.default_rng(config.seed)
     watch = EpochEnd(config, loop)
     train_seconds = 0.0
@@ -328,7 +332,9 @@ def train(config: RunConfig, on_event: EventFn | None = None, stop: threading.Ev
             break
         result.history.append(entry)
         emit({"event": "epoch", **entry})
-        if watch.after_epoch(epoch, entry):
+        stopping = watch.after_epoch(epoch, entry)
+        snaps.epoch_end(epoch, emit, last=stopping)  # an early-stopped run's last epoch gets one too
+        if stopping:
             result.reason = watch.stop_reason
             break
     if result.history and result.status != "diverged":

@@ -31,6 +31,16 @@ def test_tensorboard_reads_scalars_and_hparams(tmp_path, small_mnist, monkeypatc
     assert hp["hidden"].string_value == "300-100" and hp["batch_norm"].bool_value is True
     assert hp["learning_rate"].number_value == 0.1
 
+    # Snapshot epochs (all three here) give the Histograms and Images tabs something to show.
+    for tag in ("weights/hidden_1", "biases/output", "activations/hidden_2", "gradients/hidden_1"):
+        assert acc.SummaryMetadata(tag).plugin_data.plugin_name == "histograms"
+        buckets = [tensor_util.make_ndarray(e.tensor_proto) for e in acc.Tensors(tag)]
+        assert [e.step for e in acc.Tensors(tag)] == [1, 2, 3]
+        assert buckets[0].shape == (40, 3) and buckets[0][:, 2].sum() > 0
+    image = acc.Tensors("weights/first_layer")
+    assert acc.SummaryMetadata("weights/first_layer").plugin_data.plugin_name == "images"
+    width, height = (int(v) for v in tensor_util.make_ndarray(image[-1].tensor_proto)[:2])
+    assert (width, height) == (18 * 29 + 1, 17 * 29 + 1)  # 300 units of 28x28 in an 18-wide grid
 
 def _session_end(acc):
     content = acc.PluginTagToContent("hparams")
