@@ -33,8 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from . import access, curves
+from . import access, curves, record
 from .config import ConfigError, RunConfig
+from .record import STATUSES, RecordError
 
 try:
     import fcntl
@@ -58,7 +59,6 @@ else:
 RUNS_ENV = "MNIST_RUNS_DIR"  # where the user's runs go
 REFERENCE_ENV = "MNIST_REFERENCE_RUNS"  # where shipped runs are read from ("" for none)
 SCHEMA = 1
-STATUSES = ("queued", "running", "finished", "stopped", "diverged", "interrupted", "failed")
 ACTIVE = ("queued", "running")
 RUN_ID_RE = re.compile(r"^[0-9]{8}-[0-9]{6}-[a-z0-9-]{1,64}-[0-9a-f]{6}$")
 MAX_NAME = 100
@@ -66,6 +66,10 @@ MAX_TAG = 40
 MAX_TAGS = 20
 RUN_FILE = "run.json"
 MODEL_FILE = "model.keras"
+MAX_RECORD_BYTES = 32 * 2**20  # a run.json of 500 epochs with layer health is well under 1 MB
+# Files in a run folder are opened without following symbolic links: a link planted in a folder must
+# not make the store read or write anything outside it.
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 class StoreError(RuntimeError):
@@ -187,38 +191,29 @@ class Run:
         return p if p.is_file() else None
 
 
-def _validate_record(data: Any) -> None:
-    """Enough structure that every reader can rely on it; anything else is a corrupt run."""
-    if not isinstance(data, dict):
-        raise ValueError("run.json is not a JSON object")
-    if data.get("status") not in STATUSES:
-        raise ValueError(f"unknown status {data.get('status')!r}")
-    RunConfig.from_dict(data.get("config"))
-    history = data.get("history", [])
-    if not isinstance(history, list):
-        raise ValueError("history is not a list")
-    for h in history:
-        if not isinstance(h, dict) or any(not isinstance(h.get(k), (int, float)) for k in curves.HISTORY_KEYS):
-            raise ValueError("a history entry lacks a numeric field")
-        if any(k in h and not isinstance(h[k], (int, float)) for k in curves.OPTIONAL_KEYS):
-            raise ValueError("a history entry has a non-numeric optional field")
-    best = data.get("best_epoch")
-    if best is not None and (isinstance(best, bool) or not isinstance(best, int)):
-        raise ValueError("best_epoch is not a whole number")
-    for key in ("name", "label"):
-        if data.get(key) is not None and not isinstance(data[key], str):
-            raise ValueError(f"{key} is not text")
-    if not isinstance(data.get("tags", []), list):
-        raise ValueError("tags is not a list")
-    if data.get("owned_by") is not None and not access.valid_owner(data["owned_by"]):
-        raise ValueError("owned_by is not an owner id")
+def _not_json(constant: str):
+    raise ValueError(f"{constant} is not a JSON number")
+
+
+def read_record(path: Path) -> dict:
+    """Parse and check one run.json (record.SCHEMA): at most MAX_RECORD_BYTES, never through a link.
+    Raises OSError, ValueError (RecordError when its shape is wrong) or UnicodeDecodeError."""
+    fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
+    with os.fdopen(fd, "rb") as f:
+        raw = f.read(MAX_RECORD_BYTES + 1)
+    if len(raw) > MAX_RECORD_BYTES:
+        raise ValueError(f"run.json is larger than {MAX_RECORD_BYTES // 2**20} MB")
+    data = json.loads(raw.decode("utf-8"), parse_constant=_not_json)
+    record.check(data)
+    return data
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
     """Write to a temporary file beside ``path``, flush it to disk, then rename it over ``path``."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW, 0o644)
+        with open(fd, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=1, allow_nan=False)
             f.flush()
             os.fsync(f.fileno())
@@ -259,8 +254,7 @@ class RunStore:
             hit = self._cache.get(path)
             if hit and hit[0] == key:
                 return hit[1]
-        data = json.loads(path.read_text(encoding="utf-8"))
-        _validate_record(data)
+        data = read_record(path)
         with self._cache_lock:
             self._cache[path] = (key, data)
         return data
@@ -285,6 +279,8 @@ class RunStore:
                         continue
                     except FileNotFoundError:
                         problem = "it has no run.json"
+                    except RecordError as e:
+                        problem = f"its run.json does not have the expected shape ({str(e)[:160]})"
                     except (OSError, UnicodeDecodeError, ValueError, ConfigError, TypeError) as e:
                         problem = f"its run.json is unreadable ({str(e)[:120]})"
                 msg = f"Skipped {folder}: {problem}."
@@ -372,7 +368,7 @@ class RunStore:
                 yield
             return
         try:
-            fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o644)
         except OSError as e:
             raise StoreError(f"Could not lock {folder} ({e.strerror}): check that the folder is "
                              f"writable.") from None
@@ -386,7 +382,10 @@ class RunStore:
         """Read run.json, apply ``change`` and ``fields``, refresh derived numbers, write atomically."""
         folder, _ = self._folder(run_id, writable=True)
         with self._locked(folder):
-            data = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
+            try:
+                data = read_record(folder / RUN_FILE)
+            except (OSError, ValueError) as e:
+                raise StoreError(f"Run {run_id} has an unreadable run.json ({str(e)[:120]}).") from None
             data.update(fields)
             if change:
                 change(data)
@@ -400,6 +399,10 @@ class RunStore:
             data["final_test_accuracy"] = final["test_accuracy"] if final else None
             data["seconds_per_epoch"] = curves.seconds_per_epoch(history)
             data["updated"] = now_iso()
+            try:  # what is written must be readable: a change that breaks the schema is refused
+                record.check(data)
+            except RecordError as e:
+                raise StoreError(f"Refused to store run {run_id}: {e}.") from None
             write_json_atomic(folder / RUN_FILE, data)
             return data
 

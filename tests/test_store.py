@@ -8,6 +8,7 @@ import pytest
 from mnist_core import store as store_mod
 from mnist_core.config import RunConfig
 from mnist_core.store import RunStore, StoreError
+from tests.helpers import stored_run
 
 ENTRY = {"epoch": 1, "train_loss": 0.5, "train_accuracy": 0.8, "test_loss": 0.4, "test_accuracy": 0.9,
          "train_seconds": 0.6, "wall_seconds": 0.7}
@@ -174,3 +175,23 @@ def test_listing_is_cached_until_a_run_changes(store):
     assert store.list()[0].data is first  # unchanged file: parsed once
     store.rename(run_id, "new")
     assert store.list()[0].data["name"] == "new"
+
+
+def test_links_planted_in_a_run_folder_are_never_followed(tmp_path):
+    store = RunStore(tmp_path / "user", None)
+    run = stored_run(store, RunConfig(epochs=1), [0.9])
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (run.path / ".lock").unlink(missing_ok=True)
+    (run.path / ".lock").symlink_to(outside / "created-by-the-store")
+    with pytest.raises(StoreError, match="Could not lock"):
+        store.rename(run.run_id, "renamed")
+    assert not (outside / "created-by-the-store").exists()  # nothing was created outside the store
+    (run.path / ".lock").unlink()
+
+    secret = outside / "run.json"  # a run.json that is a link to a file elsewhere is not read
+    secret.write_text((run.path / "run.json").read_text())
+    (run.path / "run.json").unlink()
+    (run.path / "run.json").symlink_to(secret)
+    warnings = []
+    assert store.list(warnings) == [] and "unreadable" in warnings[0]

@@ -1,10 +1,12 @@
 """The Compare page with AppTest: the table, overlaying selected runs, the diff, managing runs."""
 
+import json
+
 import pytest
 
 from mnist_core.config import RunConfig
 from mnist_core.store import RunStore
-from tests.app.conftest import open_page
+from tests.app.conftest import open_page, shown
 from tests.helpers import stored_run
 
 
@@ -96,3 +98,17 @@ def test_a_corrupt_run_is_listed_as_skipped_and_the_page_works(runs):
     assert len(at.dataframe[0].value) == 3
     assert "could not be read" in at.expander[0].label
 
+
+
+def test_records_of_the_wrong_shape_are_skipped_and_no_page_crashes(runs):
+    ref, a, b = runs
+    for i, (field, value) in enumerate([("tags", [1, 2]), ("environment", "str"), ("best_test_accuracy", "abc")]):
+        bad = a.path.parent / f"20260101-00000{i}-wrong-abcdef"
+        bad.mkdir()
+        (bad / "run.json").write_text(json.dumps({**a.data, field: value}))
+    at = open_page("compare", runs=f"{a.run_id},{b.run_id}")
+    assert not at.exception
+    assert len(at.dataframe[0].value) == 3 and "3 run folder(s) could not be read" in at.expander[0].label
+    assert any("tags[0] must be string" in t.value for t in at.text)
+    at = open_page("details", run="20260101-000001-wrong-abcdef")
+    assert not at.exception and "environment must be object" in shown(at.warning[0].value)
