@@ -16,6 +16,7 @@ Every problem becomes a DataError whose message is one sentence: the path, what 
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import threading
 import time
@@ -127,22 +128,34 @@ def find_source(dataset: str = "mnist", path: str | os.PathLike | None = None) -
 
 
 # --- reading and checking ----------------------------------------------------------------------
+MAX_IDX_BYTES = 2**27  # 128 MB: the largest MNIST file (60,000 training images) holds 47 MB
+
+
 def _read_idx(path: Path, ndim: int) -> np.ndarray:
-    """Parse one IDX file: magic (0, 0, dtype 0x08 = ubyte, ndim), ndim big-endian sizes, data."""
+    """Parse one IDX file: magic (0, 0, dtype 0x08 = ubyte, ndim), ndim big-endian sizes, data.
+    The header is checked before the data is read, so a header promising terabytes reads nothing."""
+    header = 4 + 4 * ndim
     try:
-        raw = gzip.open(path, "rb").read() if path.suffix == ".gz" else path.read_bytes()
+        with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:
+            head = f.read(header)
+            if len(head) < header or head[:2] != b"\0\0" or head[2] != 0x08 or head[3] != ndim:
+                raise DataError(f"{path} is not an IDX file of unsigned bytes with {ndim} dimension(s): "
+                                f"check that the file names match their contents.")
+            dims = tuple(int.from_bytes(head[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+            expected = math.prod(dims)  # Python integers: no overflow, whatever the header says
+            if expected > MAX_IDX_BYTES:
+                raise DataError(f"{path} has a header promising {' x '.join(map(str, dims))} values, far more "
+                                f"than any MNIST file: it is not an MNIST file; download it again.")
+            body = f.read(expected + 1)
     except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"{path} cannot be read ({e}): it is probably truncated; download it again.") from None
-    header = 4 + 4 * ndim
-    if len(raw) < header or raw[:2] != b"\0\0" or raw[2] != 0x08 or raw[3] != ndim:
-        raise DataError(f"{path} is not an IDX file of unsigned bytes with {ndim} dimension(s): "
-                        f"check that the file names match their contents.")
-    dims = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    expected = int(np.prod(dims))
-    if len(raw) - header != expected:
+    if len(body) < expected:
         raise DataError(f"{path} is truncated: its header promises {expected} bytes of data but it "
-                        f"holds {len(raw) - header}; download it again.")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+                        f"holds {len(body)}; download it again.")
+    if len(body) > expected:
+        raise DataError(f"{path} holds more data than its header promises ({expected} bytes): it is "
+                        f"damaged; download it again.")
+    return np.frombuffer(body, dtype=np.uint8).reshape(dims)
 
 
 def _read_idx_folder(folder: Path) -> dict[str, np.ndarray]:

@@ -194,3 +194,12 @@ def test_cumulative_variance_curve(mnist):
     curve = data.cumulative_variance(mnist)
     assert len(curve) == 784 and np.all(np.diff(curve) >= -1e-7)
     assert curve[153] >= 0.95 > curve[152]
+
+
+@pytest.mark.parametrize("dims", [(2**32 - 1, 2**32 - 1, 2**32 - 1), (2**21, 2**21, 2**22), (60000, 28, 2**20)])
+def test_an_idx_header_promising_huge_dimensions_is_refused_before_reading(tmp_path, dims):
+    """(2**21, 2**21, 2**22) multiplies to 2**64: numpy's product wrapped to 0, which matched an empty file."""
+    folder = write_idx_folder(tmp_path / "idx", fake_arrays(), gz=False)
+    header = bytes([0, 0, 0x08, 3]) + b"".join(d.to_bytes(4, "big") for d in dims)
+    (folder / "train-images-idx3-ubyte").write_bytes(header)
+    assert "far more than any MNIST file" in _message(folder)

@@ -41,7 +41,10 @@ def variance_curve(dataset: str):
     """Cumulative explained variance per PCA component count (None while the dataset is not on disk)."""
     if services.dataset_state(dataset)[0] != "ready":
         return None
-    return data.cumulative_variance(services.dataset(dataset))
+    try:
+        return data.cumulative_variance(services.dataset(dataset))
+    except data.DataError:  # unusable files: the page explains them, from services.dataset_state
+        return None
 
 
 def _options(nice: tuple, value, field) -> list:

@@ -28,16 +28,21 @@ def store() -> RunStore:
 
 def dataset_state(name: str) -> tuple[str, str | None]:
     """("ready", where it is), ("download", None) when only Keras' download is left, or
-    ("missing", a one-sentence reason). Cheap: it looks for files without reading them."""
+    ("missing", a one-sentence reason). Cheap: it looks for files without reading them, but a file
+    this process already failed to read (wrong dtype, truncated, ...) is "missing" with that reason."""
     try:
         found = data.find_source(name)
     except data.DataError as e:
         return "missing", str(e)
+    failed = _datasets.get(name)
+    if found and failed is not None and failed.done() and isinstance(failed.exception(), data.DataError):
+        return "missing", str(failed.exception())
     return ("ready", str(found)) if found else ("download", None)
 
 
 def dataset(name: str) -> data.Dataset:
-    """The dataset itself, loaded once per process in the background (numpy only)."""
+    """The dataset itself, loaded once per process in the background (numpy only). Raises DataError,
+    one sentence, when its files cannot be used; a later call tries again (the files may be fixed)."""
     with _lock:
         if name not in _datasets or (_datasets[name].done() and _datasets[name].exception()):
             _datasets[name] = _executor.submit(data.load, name)

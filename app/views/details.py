@@ -6,9 +6,8 @@ import streamlit as st
 
 from mnist_core import compare, curves, export
 from mnist_core.config import FIELDS
-from mnist_core.data import DISPLAY_NAMES
 from mnist_core.store import PROJECT_DIR, RUN_FILE, StoreError
-from ui import charts, fmt, services
+from ui import charts, datasets, fmt, services
 
 GALLERY = 40  # misclassified images shown at once
 
@@ -123,12 +122,10 @@ else:
     if not wrong:
         st.caption("No mistakes stored for this digit.")
     else:
-        state, _ = services.dataset_state(config.dataset)
-        if state != "ready":
-            st.info(f"{DISPLAY_NAMES[config.dataset]} is not available here, so the images cannot be shown.")
-        else:
-            x_test = services.dataset(config.dataset).x_test
-            shown = wrong[:GALLERY]
+        ds = datasets.load(config.dataset)  # without it, the page says why and goes on
+        if ds is not None:
+            x_test = ds.x_test
+            shown = [m for m in wrong if m["index"] < len(x_test)][:GALLERY]  # a smaller test set than MNIST's
             images = [(x_test[m["index"]].reshape(28, 28) * 255).astype(np.uint8) for m in shown]
             captions = [f"{m['true']} → {m['pred']} ({m['confidence']:.0%})" for m in shown]
             st.image(images, caption=captions, width=84)

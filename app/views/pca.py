@@ -5,7 +5,7 @@ import streamlit as st
 
 from mnist_core import data
 from mnist_core.data import DISPLAY_NAMES
-from ui import charts, fmt, services
+from ui import charts, datasets, fmt, services
 
 SAMPLES = 8
 
@@ -18,13 +18,10 @@ names = ["mnist"] + (["fashion_mnist"] if services.fashion_available() else [])
 c1, c2 = st.columns([1, 3])
 name = c1.selectbox("Dataset", names, format_func=DISPLAY_NAMES.get, key="pca_dataset")
 k = c2.slider("Components kept", 1, 783, 154, key="pca_k")
-state, problem = services.dataset_state(name)
-if state != "ready":
-    st.error(fmt.plain(problem or f"{DISPLAY_NAMES[name]} is not on this machine; see the Train page for how to provide it."))
-    st.stop()
-
 with st.spinner("Fitting PCA..."):
-    ds = services.dataset(name)
+    ds = datasets.load(name)
+    if ds is None:
+        st.stop()
     curve = data.cumulative_variance(ds)
     fitted = data.pca(ds, components=k)
 st.markdown(f"**{k} components keep {curve[k - 1]:.1%} of the pixel variance**; {1 - curve[k - 1]:.1%} is lost. "

@@ -8,7 +8,7 @@ import streamlit as st
 from mnist_core import data, estimate, schedules
 from mnist_core.data import DISPLAY_NAMES
 from mnist_core.limits import LimitError
-from ui import controls, fmt, identity, live, lr_finder, notes, services
+from ui import controls, datasets, fmt, identity, live, lr_finder, notes, services
 
 
 def queue_runs(config, repeat: int, components: int | None):
@@ -76,8 +76,7 @@ if state == "download":
         st.markdown(notes.MISSING_DATA.format(env=data.ENV_VARS[dataset]))
         st.stop()
 if state == "missing":
-    st.error(fmt.say("{} is not available: {}", DISPLAY_NAMES[dataset], found))
-    st.markdown(notes.MISSING_DATA.format(env=data.ENV_VARS[dataset]))
+    datasets.explain(dataset, found)
     st.stop()
 
 limits = services.queue().limits
