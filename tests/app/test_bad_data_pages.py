@@ -48,7 +48,8 @@ def bad_data(request, queue, tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_DATA", str(make(tmp_path)))
     monkeypatch.setattr(services, "_datasets", {})  # what a fresh server has loaded: nothing
     st.cache_data.clear()
-    return reason
+    yield reason
+    st.cache_data.clear()  # the Train page's variance curve cached for this bad file goes too
 
 
 def _explains(at, reason):
