@@ -63,9 +63,9 @@ def train_panel(lesson: Lesson, step: Step, number: int) -> object | None:
     access = controls.Access(hide=set(F) - set(step.free), fixed=config)
     with st.container(border=True):
         st.markdown("**Your run**")
-        free = ", ".join(F[n].label.lower() for n in step.free)
+        free = ", ".join(F[n].label for n in step.free)
         st.caption(f"The lesson sets: {config.label}, {config.epochs} epochs, {config.train_examples:,} "
-                   f"training examples." + (f" You may change the {free}." if free else ""))
+                   f"training examples." + (f" You may change: {free}." if free else ""))
         chosen, problem = config, None
         if step.free:
             chosen, problem = controls.render(services.fashion_available(), controls.variance_curve, access,
@@ -113,7 +113,7 @@ def reveal(lesson: Lesson, step: Step, number: int, yours, predicted) -> None:
         result = lessons.answer(lesson, step, found)
         measured = result.text if result else "—"
         left, right = st.columns(2)
-        left.metric(f"Measured: {MEASURES[q.measure].label}", measured)
+        left.metric(f"Measured: {MEASURES[q.measure].label}" + _of(q), measured)
         if predicted is None:
             right.metric("Your prediction", "skipped")
         else:
@@ -127,6 +127,15 @@ def reveal(lesson: Lesson, step: Step, number: int, yours, predicted) -> None:
     frame, y, title = lessons.reveal_frame(lesson, step, found)
     st.altair_chart(charts.overlay(frame, step.x, y, y_title=title), key=_key("chart", lesson, number))
     st.caption(" · ".join(f"{fmt.plain(name)}: {_source(run)}" for name, run in found.items() if run is not None))
+
+
+def _of(q) -> str:
+    """Which runs a number answer is measured on: " of You", ", nesterov − adam", ", BN ÷ plain"."""
+    if q.ratio_to:
+        return fmt.say(", {} ÷ {}", q.of, q.ratio_to)
+    if q.minus:
+        return fmt.say(", {} − {}", q.of, q.minus)
+    return fmt.say(" of {}", q.of) if q.of else ""
 
 
 def _verdict(q, predicted, result) -> str | None:

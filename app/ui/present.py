@@ -16,6 +16,7 @@ STYLE = """
 html { font-size: 22px; }
 [data-testid="stMainBlockContainer"], .block-container { max-width: 100%; padding-left: 2rem; padding-right: 2rem; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.1rem; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] p { font-size: 2.4rem; }
 </style>
 """
 

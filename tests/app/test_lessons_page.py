@@ -75,7 +75,7 @@ def test_a_training_step_keeps_the_lesson_settings_and_reveals_on_the_students_r
     at.run()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Your prediction"] == "96.00%"
-    assert metrics["Measured: best test accuracy"].endswith("%")
+    assert metrics["Measured: best test accuracy of You"].endswith("%")
     assert "all 60,000: shipped reference run" in shown(_text(at))
 
 

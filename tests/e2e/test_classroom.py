@@ -78,3 +78,26 @@ def test_presenter_view_renders_every_page_without_editing_controls(page, server
     expect(pg.get_by_text(re.compile("^Rename"))).to_have_count(0)
     sidebar = pg.locator("[data-testid='stSidebar']")
     assert sidebar.count() == 0 or sidebar.get_attribute("data-collapsed") == "true"
+
+
+def test_class_page_click_a_point_to_open_the_run(page, server):
+    from mnist_core.config import RunConfig
+    from tests.helpers import stored_run
+
+    mine = stored_run(server["user"], RunConfig(epochs=2, hidden=(77,)), [0.9, 0.93], name="[click](http://me)")
+    pg = page
+    pg.goto(f"{server['url']}/class")
+    wait_for_app(pg)
+    symbols = pg.locator("[data-testid='stVegaLiteChart'] .mark-symbol path")
+    symbols.first.wait_for()
+    # The one class point drawn in colour (reference runs are grey); hover shows the name as typed.
+    box = pg.evaluate("""() => [...document.querySelectorAll("[data-testid='stVegaLiteChart'] .mark-symbol path")]
+        .filter(p => !['#b5b5b5', 'rgb(181, 181, 181)'].includes(p.getAttribute('fill')))
+        .map(p => p.getBoundingClientRect()).map(r => [r.x + r.width / 2, r.y + r.height / 2])""")
+    assert box, "no class run drawn"
+    x, y = box[0]
+    pg.mouse.move(x, y)
+    expect(pg.locator("#vg-tooltip-element")).to_contain_text("[click](http://me)")
+    pg.mouse.click(x, y)
+    pg.get_by_text("Run details").first.wait_for()
+    pg.wait_for_function(f"() => location.search.includes({mine.run_id!r})")
