@@ -22,3 +22,26 @@ def test_estimate_uses_this_machines_runs(tmp_path):
     assert run.data["environment"]["host"] == socket.gethostname()
     guess = estimate.estimate(RunConfig(epochs=2), store.list())
     assert abs(guess.seconds_per_epoch - 2.0) < 1e-9 and "measured on 1 run" in guess.basis
+
+
+def test_estimate_ignores_other_machines_runs(tmp_path):
+    # Runs copied from a faster or slower machine say nothing about this one's speed.
+    store = RunStore(tmp_path)
+    here = stored_run(store, RunConfig(epochs=2), [0.9, 0.95], seconds_per_epoch=2.0)
+    elsewhere = stored_run(store, RunConfig(epochs=2, seed=1), [0.9, 0.95], seconds_per_epoch=20.0)
+    store.update(elsewhere.run_id, environment={**elsewhere.data["environment"], "host": "a-gpu-server"})
+    guess = estimate.estimate(RunConfig(epochs=2), store.list())
+    assert abs(guess.seconds_per_epoch - 2.0) < 1e-9 and "measured on 1 run on this machine" in guess.basis
+    store.delete(here.run_id)
+    alone = estimate.estimate(RunConfig(epochs=2), store.list())
+    assert alone == estimate.estimate(RunConfig(epochs=2)) and "no runs on this machine" in alone.basis
+
+
+def test_estimate_takes_the_median_of_finished_runs_only(tmp_path):
+    store = RunStore(tmp_path)
+    for spe in (1.0, 2.0, 9.0):  # one outlier (a busy moment) does not move the median
+        stored_run(store, RunConfig(epochs=2), [0.9, 0.95], seconds_per_epoch=spe)
+    stored_run(store, RunConfig(epochs=2), [0.9, 0.95], seconds_per_epoch=50.0, status="stopped")
+    guess = estimate.estimate(RunConfig(epochs=4), store.list())
+    assert abs(guess.seconds_per_epoch - 2.0) < 1e-9 and "measured on 3 runs" in guess.basis
+    assert abs(guess.total_seconds - (estimate.COMPILE_SECONDS + 4 * 2.0)) < 1e-9

@@ -96,14 +96,25 @@ def test_cancel_a_queued_job_removes_it_and_its_empty_run(queue):
     assert jobs[2].run_id not in queue.fake.started
 
 
-def test_stop_a_running_job_keeps_its_epochs(queue):
-    job = queue.submit(RunConfig(epochs=5))
-    queue.fake.release.release()
-    _wait_until(lambda: len(queue.get(job.run_id).history) == 1)
-    assert queue.cancel(job.run_id)
-    assert queue.wait(job.run_id, timeout=5).status == "stopped"
-    run = queue.store.get(job.run_id)
-    assert run.status == "stopped" and len(run.history) == 1
+def test_stop_a_running_job_keeps_its_epochs(tmp_path, small_mnist, monkeypatch):
+    # The real trainer (in-process), not a fake: Stop must reach the training loop mid-epoch, and the
+    # stored run must keep exactly the epochs that finished, with a model to try.
+    from mnist_core.runner import execute
+
+    monkeypatch.setattr("mnist_core.data.load", lambda *a, **k: small_mnist)
+    q = JobQueue(RunStore(tmp_path), max_concurrent=1, runner=execute)
+    try:
+        job = q.submit(RunConfig(hidden=(256,), train_examples=2100, epochs=500, learning_rate=0.05))
+        _wait_until(lambda: len(q.get(job.run_id).history) >= 1, timeout=120)
+        assert q.cancel(job.run_id)
+        done = q.wait(job.run_id, timeout=60)
+        run = q.store.get(job.run_id)
+        assert done.status == run.status == "stopped" and 1 <= len(run.history) < 500
+        assert [h["epoch"] for h in run.history] == list(range(1, len(run.history) + 1))
+        assert run.history == [{k: e[k] for k in run.history[0]} for e in done.history]
+        assert run.model_path is not None and run.data["ended"]
+    finally:
+        q.close()
 
 
 def test_a_crashing_job_is_failed_and_does_not_block_the_queue(queue):
@@ -117,8 +128,10 @@ def test_a_crashing_job_is_failed_and_does_not_block_the_queue(queue):
 
 def test_real_training_through_the_queue_with_a_worker_recycled_between_jobs(tmp_path, mnist_path, monkeypatch):
     monkeypatch.setenv("MNIST_DATA", str(mnist_path))
-    # A 1 MB limit: every worker is over it, so each job ends with a fresh worker taking its place.
-    q = JobQueue(RunStore(tmp_path), max_concurrent=1, worker_limit_mb=1)
+    # A 1 MB limit set as a server operator does: every worker is over it, so each job ends with a
+    # fresh worker taking its place.
+    monkeypatch.setenv("MNIST_WORKER_MAX_MB", "1")
+    q = JobQueue(RunStore(tmp_path), max_concurrent=1)
     try:
         first_pid = q._processes[0].proc.pid
         job = q.submit(RunConfig(train_examples=2100, epochs=2, learning_rate=0.1))
