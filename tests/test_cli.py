@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from mnist_core.cli import _config_from_args, build_parser
 from mnist_core.store import RunStore
 
 
@@ -91,8 +92,11 @@ def test_lr_find_prints_the_curve_and_a_usable_rate(env):
     assert len(rows) >= 10 and rates == sorted(rates) and rates[0] < 1e-4
     suggestion = float(out.split("suggested learning rate: ")[1].split()[0])
     assert 1e-4 < suggestion < 10  # somewhere between "barely moves" and "explodes"
-    # The suggested rate is accepted as it is printed by train's own flag parser.
-    assert f"--lr {out.split('--lr ')[1].split()[0]}" in out
+    # The printed advice ("train with --lr X") is accepted by train's own flag parser and means the
+    # suggested rate.
+    advice = out.split("train with ")[1].split()
+    args = build_parser().parse_args(["train", *advice])
+    assert _config_from_args(args).learning_rate == pytest.approx(suggestion, rel=1e-9)
     assert not RunStore(env["MNIST_RUNS_DIR"]).list()  # a range test stores no run
 
 

@@ -29,9 +29,17 @@ def test_loaded_once_per_process(mnist_path):
     assert data.load("mnist", mnist_path) is data.load("mnist", mnist_path)
 
 
-def test_environment_variable_is_used(mnist_path, monkeypatch):
+def test_environment_variable_is_used(mnist_path, monkeypatch, tmp_path):
+    # A decoy Keras cache in a fresh home: if MNIST_DATA were ignored, the 50-image decoy would load.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KERAS_HOME", raising=False)
+    (tmp_path / ".keras" / "datasets").mkdir(parents=True)
+    np.savez(tmp_path / ".keras" / "datasets" / "mnist.npz", **fake_arrays(n_train=50))
+    monkeypatch.delenv("MNIST_DATA", raising=False)
+    assert len(data.load("mnist").y_train) == 50  # the decoy is what is found without the variable
     monkeypatch.setenv("MNIST_DATA", str(mnist_path))
-    assert data.find_source("mnist") is not None
+    ds = data.load("mnist")
+    assert len(ds.y_train) == 60000 and str(tmp_path) not in ds.source
 
 
 # --- generated files -------------------------------------------------------------------------------
