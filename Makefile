@@ -1,11 +1,11 @@
 # Two commands do all set-up on a fresh clone (see README):
 #   make app    create .venv, install, start the app
-#   make test   create .venv, install, run every test
+#   make test   create .venv, install, run the tests (all but the slow ones: what CI runs)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: app test bench clean
+.PHONY: app test test-all mutation bench clean
 
 $(VENV)/.runtime: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +19,20 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 app: $(VENV)/.runtime
 	$(VENV)/bin/streamlit run app/main.py
 
+# The default run (CI's): every feature has real tests here; @pytest.mark.slow ones only repeat on a
+# larger scale what these already check.
 test: $(VENV)/.dev
+	$(PY) -m pytest -m "not slow"
+
+test-all: $(VENV)/.dev
 	$(PY) -m pytest
+
+# Mutation testing of the pure-Python core (slow, not in CI): scores per module, surviving mutants.
+mutation: $(VENV)/.dev
+	nice -n 10 $(PY) -m tests.mutation.run $(MODULES)
 
 bench: $(VENV)/.dev
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) mutants

@@ -1,5 +1,7 @@
 import socket
 
+import pytest
+
 from mnist_core import estimate
 from mnist_core.config import RunConfig
 from mnist_core.store import RunStore
@@ -45,3 +47,38 @@ def test_estimate_takes_the_median_of_finished_runs_only(tmp_path):
     guess = estimate.estimate(RunConfig(epochs=4), store.list())
     assert abs(guess.seconds_per_epoch - 2.0) < 1e-9 and "measured on 3 runs" in guess.basis
     assert abs(guess.total_seconds - (estimate.COMPILE_SECONDS + 4 * 2.0)) < 1e-9
+
+
+def test_the_work_of_an_epoch_counts_every_matrix_product():
+    # 784-300-100-10: 235,200 + 30,000 + 1,000 multiply-adds per example.
+    assert estimate.macs_per_example(RunConfig()) == 266_200
+    assert estimate.macs_per_example(RunConfig(pca=50)) == 50 * 300 + 30_000 + 1_000
+    assert estimate.macs_per_example(RunConfig(pca_variance=0.9)) == 154 * 300 + 30_000 + 1_000  # a guess
+    assert estimate.macs_per_example(RunConfig(pca_variance=0.9), input_size=87) == 87 * 300 + 30_000 + 1_000
+    # 100 examples in batches of 30: three steps (the partial batch is dropped), each paying the overhead.
+    c = RunConfig(hidden=(10,), train_examples=100, batch_size=30)
+    per_step = estimate.STEP_OVERHEAD + 30 * (784 * 10 + 10 * 10)
+    assert estimate.epoch_cost(c) == 3 * per_step
+    assert estimate.epoch_cost(c.replace(batch_norm=True)) == pytest.approx(3 * per_step * estimate.BN_FACTOR)
+    assert estimate.epoch_cost(c, input_size=20) == 3 * (estimate.STEP_OVERHEAD + 30 * (20 * 10 + 10 * 10))
+
+
+def test_a_pca_run_is_timed_with_the_components_it_used(tmp_path):
+    # A run that kept 20 components did less work per epoch than the 154 guessed before fitting:
+    # its speed must be read with its own input size.
+    store = RunStore(tmp_path)
+    run = stored_run(store, RunConfig(pca_variance=0.8, epochs=2), [0.9, 0.95], seconds_per_epoch=1.0)
+    store.update(run.run_id, pca={"components": 20, "explained_variance": 0.8, "fit_seconds": 0.1})
+    same = estimate.estimate(RunConfig(pca_variance=0.8, epochs=2), store.list(), input_size=20)
+    assert same.seconds_per_epoch == pytest.approx(1.0)
+
+
+def test_only_the_newest_nine_runs_count(tmp_path):
+    # The machine got faster (other work stopped): the five newest runs took 1 s an epoch, the fifteen
+    # before them 100 s. Of the newest nine, most are fast, so the estimate is 1 s.
+    store = RunStore(tmp_path)
+    slow = [stored_run(store, RunConfig(epochs=1), [0.9], seconds_per_epoch=100.0) for _ in range(15)]
+    fast = [stored_run(store, RunConfig(epochs=1), [0.9], seconds_per_epoch=1.0) for _ in range(5)]
+    newest_first = fast[::-1] + slow[::-1]
+    guess = estimate.estimate(RunConfig(epochs=1), newest_first)
+    assert guess.seconds_per_epoch == pytest.approx(1.0) and "measured on 9 runs" in guess.basis

@@ -17,6 +17,22 @@ def _choose(pg, label: str, option: str) -> None:
     pg.get_by_role("option", name=option, exact=True).click()
 
 
+def _tick_row(pg, text: str) -> None:
+    """Tick the selection box of the table row whose cells contain ``text``. The grid is drawn on a
+    canvas; its accessible twin (a hidden table inside the canvas) says which row holds the text."""
+    canvas = pg.locator("[data-testid='stDataFrame'] canvas").first
+    row = canvas.locator("tr[role='row']", has_text=text).first
+    row.wait_for(state="attached")
+    index = int(row.get_attribute("aria-rowindex"))  # 1 is the header
+    rows = int(canvas.locator("table[role='grid']").get_attribute("aria-rowcount"))
+    box = canvas.bounding_box()
+    height = box["height"] / rows
+    pg.mouse.click(box["x"] + 16, box["y"] + height * (index - 0.5))
+    pg.wait_for_function("t => [...document.querySelectorAll(\"[data-testid='stDataFrame'] canvas tr\")]"
+                         ".some(r => r.textContent.includes(t) && r.getAttribute('aria-selected') === 'true')",
+                         arg=text, timeout=10_000)
+
+
 def _run_id(pg) -> str:
     match = re.search(r"[?&]run=([0-9a-z-]+)", pg.url)
     assert match, f"the URL does not follow a run: {pg.url}"
@@ -70,13 +86,12 @@ def test_compare_two_runs_by_time(page, server):
     pg.get_by_placeholder("e.g. elu BN").fill("shipped-e2e")  # the two reference runs' tag
     pg.keyboard.press("Enter")
     pg.get_by_text("2 of ").wait_for()
-    grid = pg.locator("[data-testid='stDataFrame']").first
-    pg.wait_for_timeout(1000)
-    box = grid.bounding_box()
-    for row in (1, 2):  # tick the selection boxes of the two rows of the table
-        pg.mouse.click(box["x"] + 16, box["y"] + 35 * row + 18)
-        pg.wait_for_timeout(800)
+    wanted = {r.data["label"]: r.run_id for r in server["user"].list() if "shipped-e2e" in r.data["tags"]}
+    for label in sorted(wanted, reverse=True):  # tick each run's row, found by its label
+        _tick_row(pg, label)
     pg.get_by_text("Settings that differ").wait_for()
+    pg.wait_for_function(f"() => location.search.includes('runs=') && "
+                         f"{' && '.join(f'location.search.includes({i!r})' for i in wanted.values())}")
     pg.get_by_text("Wall seconds", exact=True).click()
     chart = pg.locator("[data-testid='stVegaLiteChart']").first
     pg.wait_for_function("() => [...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] text')]"

@@ -2,6 +2,7 @@
 
 import io
 import re
+import time
 
 import numpy as np
 from PIL import Image
@@ -94,8 +95,19 @@ def test_repeat_with_seeds_then_compare_the_band(page, server):
     run_id = None
     pg.get_by_text(re.compile(r"Finished 2 epochs\.")).wait_for(timeout=90_000)
     run_id = re.search(r"run=([0-9a-z-]+)", pg.url).group(1)
-    pg.wait_for_timeout(4000)  # the second seed trains after the first
+    # The second seed trains after the first: the band needs both, each with its own curve.
+    group = server["user"].get(run_id).data["group"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        members = [r for r in server["user"].list() if r.data.get("group") == group]
+        if len(members) == 2 and all(r.status == "finished" and len(r.history) == 2 for r in members):
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError(f"the second seed did not finish: {[(r.status, len(r.history)) for r in members]}")
+    assert sorted(r.config.seed for r in members) == [42, 43]
+    assert [h["train_loss"] for h in members[0].history] != [h["train_loss"] for h in members[1].history]
     pg.goto(f"{server['url']}/compare?runs={run_id}")
     pg.get_by_text("Seed groups").click()
     pg.wait_for_function("() => [...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] text')]"
-                         ".some(t => t.textContent.includes('seeds)'))", timeout=30_000)
+                         ".some(t => t.textContent.includes('(×2 seeds)'))", timeout=30_000)

@@ -1,0 +1,105 @@
+"""Mutation testing of the pure-Python core, module by module, and a score table.
+
+    make mutation                      # every module below, then the table
+    python -m tests.mutation.run store study   # some modules
+    python -m tests.mutation.run --table       # only print the table of the last run
+
+mutmut (configured in pyproject.toml, [tool.mutmut]) copies mnist_core/ to mutants/, makes one small
+change at a time (a flipped comparison, a changed constant, a dropped argument) and runs the fast unit
+tests that cover the changed function. A mutant is *killed* when a test fails; one that *survives*
+is a change no test notices: either a missing test or an equivalent mutant (the program behaves the
+same). Survivors we judged equivalent are listed with a reason in tests/mutation/survivors.md.
+
+Slow: every mutant runs pytest. On a shared 2-core machine it runs with low priority and at most
+MUTMUT_CHILDREN (default 2) mutants at once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[2]
+MUTMUT = [sys.executable, "-m", "mutmut"]
+
+# Module -> mutant name patterns. data.py: only the part that checks files (finding, reading and
+# validating MNIST); PCA and loading through Keras are learning code, tested with real data elsewhere.
+MODULES = {
+    "config": ["mnist_core.config.*"],
+    "curves": ["mnist_core.curves.*"],
+    "compare": ["mnist_core.compare.*"],
+    "study": ["mnist_core.study.*"],
+    "store": ["mnist_core.store.*"],
+    "estimate": ["mnist_core.estimate.*"],
+    "data": [f"mnist_core.data.{f}__mutmut_*" for f in (
+        "x__candidates", "x__idx_path", "x__has_idx", "x__resolve_explicit", "x_find_source", "x__read_idx",
+        "x__read_idx_folder", "x__read_npz", "x_validate", "xǁDatasetǁsubset")],
+}
+CAUGHT = {"killed", "timeout", "caught by type check", "segfault"}
+
+
+def run(modules: list[str]) -> None:
+    children = os.environ.get("MUTMUT_CHILDREN", "2")
+    for m in modules:
+        print(f"--- mutating {m}", flush=True)
+        subprocess.run([*MUTMUT, "run", "--max-children", children, *MODULES[m]], cwd=PROJECT, check=False)
+
+
+def results() -> dict[str, Counter]:
+    out = subprocess.run([*MUTMUT, "results", "--all", "true"], cwd=PROJECT, capture_output=True, text=True,
+                         check=True).stdout
+    by_module: dict[str, Counter] = {}
+    for line in out.splitlines():
+        name, _, status = line.strip().partition(": ")
+        module = next((m for m, pats in MODULES.items() if any(_match(p, name) for p in pats)), None)
+        if module:
+            by_module.setdefault(module, Counter())[status.strip()] += 1
+    return by_module
+
+
+def _match(pattern: str, name: str) -> bool:
+    return re.fullmatch(re.escape(pattern).replace(r"\*", ".*"), name) is not None
+
+
+def table(by_module: dict[str, Counter]) -> str:
+    rows = ["| module | mutants | killed | survived | not run | score |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for m in MODULES:
+        c = by_module.get(m, Counter())
+        caught = sum(v for k, v in c.items() if k in CAUGHT)
+        unchecked = c["not checked"]
+        survived = sum(c.values()) - caught - unchecked  # survived, no tests, suspicious
+        checked = caught + survived
+        score = f"{caught / checked:.0%}" if checked else "-"
+        rows.append(f"| {m} | {sum(c.values())} | {caught} | {survived} | {unchecked} | {score} |")
+    return "\n".join(rows)
+
+
+def survivors() -> list[str]:
+    out = subprocess.run([*MUTMUT, "results"], cwd=PROJECT, capture_output=True, text=True, check=True).stdout
+    return [line.strip().split(":")[0] for line in out.splitlines()
+            if line.strip().endswith(("survived", "no tests"))
+            and any(_match(p, line.strip().split(":")[0]) for ps in MODULES.values() for p in ps)]
+
+
+def main(argv: list[str]) -> int:
+    if "--table" not in argv:
+        wanted = [a for a in argv if not a.startswith("-")] or list(MODULES)
+        unknown = [m for m in wanted if m not in MODULES]
+        if unknown:
+            print(f"unknown module {unknown[0]!r}: choose from {', '.join(MODULES)}", file=sys.stderr)
+            return 2
+        run(wanted)
+    print(table(results()))
+    left = survivors()
+    if left:
+        print(f"\n{len(left)} surviving mutants (see each with: mutmut show NAME):")
+        print("\n".join(left))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
