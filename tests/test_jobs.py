@@ -105,9 +105,9 @@ def test_stop_a_running_job_keeps_its_epochs(tmp_path, small_mnist, monkeypatch)
     q = JobQueue(RunStore(tmp_path), max_concurrent=1, runner=execute)
     try:
         job = q.submit(RunConfig(hidden=(256,), train_examples=2100, epochs=500, learning_rate=0.05))
-        _wait_until(lambda: len(q.get(job.run_id).history) >= 1, timeout=120)
+        _wait_until(lambda: len(q.get(job.run_id).history) >= 1, timeout=600)  # a hang guard only
         assert q.cancel(job.run_id)
-        done = q.wait(job.run_id, timeout=60)
+        done = q.wait(job.run_id, timeout=600)
         run = q.store.get(job.run_id)
         assert done.status == run.status == "stopped" and 1 <= len(run.history) < 500
         assert [h["epoch"] for h in run.history] == list(range(1, len(run.history) + 1))
@@ -135,10 +135,10 @@ def test_real_training_through_the_queue_with_a_worker_recycled_between_jobs(tmp
     try:
         first_pid = q._processes[0].proc.pid
         job = q.submit(RunConfig(train_examples=2100, epochs=2, learning_rate=0.1))
-        done = q.wait(job.run_id, timeout=120)
+        done = q.wait(job.run_id, timeout=600)
         assert done.status == "finished" and len(done.history) == 2 and done.setup["param_count"] > 0
         assert q.store.get(job.run_id).status == "finished"
-        second = q.wait(q.submit(RunConfig(train_examples=1400, epochs=1, hidden=(16,))).run_id, timeout=120)
+        second = q.wait(q.submit(RunConfig(train_examples=1400, epochs=1, hidden=(16,))).run_id, timeout=600)
         assert second.status == "finished"
         assert q._processes[0].proc.pid != first_pid
     finally:
