@@ -259,7 +259,18 @@ class JobQueue:
                 log.info("trainer %d recycled: it had grown past %.0f MB", index, self.worker_limit_mb)
 
     def _run(self, job: Job, runner: Runner) -> None:
+        def time_up() -> None:
+            job.timed_out = True
+            job.stop.set()  # the same path as the Stop button: the finished epochs are kept
+
+        # The time limit counts from the run's first event (its set-up done: data, PCA, compiled model),
+        # so a worker still warming up or loading data does not eat a student's time.
+        timer = threading.Timer(job.time_limit or 0, time_up)
+        timer.daemon = True
+
         def on_event(event: dict) -> None:
+            if job.time_limit and not timer.is_alive() and not timer.finished.is_set():
+                timer.start()
             with self._cond:
                 kind = event["event"]
                 if kind == "progress":
@@ -271,15 +282,6 @@ class JobQueue:
                 elif kind == "end":
                     job.status, job.reason = event["status"], event["reason"]
 
-        def time_up() -> None:
-            job.timed_out = True
-            job.stop.set()  # the same path as the Stop button: the finished epochs are kept
-
-        timer = None
-        if job.time_limit:
-            timer = threading.Timer(job.time_limit, time_up)
-            timer.daemon = True
-            timer.start()
         try:
             runner(job.config, self.store, run_id=job.run_id, on_event=on_event, stop=job.stop,
                    data_path=self.data_path)
@@ -287,11 +289,9 @@ class JobQueue:
             log.exception("job %s crashed", job.run_id)
             job.status, job.reason = "failed", f"{type(e).__name__}: {e}".splitlines()[0][:300]
         finally:
-            if timer is not None:
-                timer.cancel()
+            timer.cancel()
         if job.timed_out and job.status == "stopped":
-            job.reason = (f"stopped at this server's time limit of {duration(job.time_limit)} per run "
-                          f"after {len(job.history)} finished epoch{'s' * (len(job.history) != 1)}")
+            job.reason = f"this server's time limit of {duration(job.time_limit)} of training per run was reached"
             try:
                 self.store.update(job.run_id, reason=job.reason)
             except StoreError as e:

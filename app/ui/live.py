@@ -116,8 +116,11 @@ def _cancel(queue, run_id: str, me: access.Actor) -> None:
 def _final_status(run) -> None:
     reason = run.data.get("reason")
     n = len(run.history)
-    text = {"finished": f"Finished {n} epoch{'s' * (n != 1)}" + (f": {reason}." if reason else "."),
-            "stopped": f"Stopped after {n} finished epoch{'s' * (n != 1)}.",
+    text = {"finished": fmt.say(f"Finished {n} epoch{'s' * (n != 1)}: {{}}.", reason) if reason
+                        else f"Finished {n} epoch{'s' * (n != 1)}.",
+            # A stop the student did not ask for (the server's time limit) says why.
+            "stopped": fmt.say(f"Stopped after {n} finished epoch{'s' * (n != 1)}: {{}}.", reason)
+                       if reason and "time limit" in str(reason) else f"Stopped after {n} finished epoch{'s' * (n != 1)}.",
             "diverged": fmt.say("Diverged: {}.", reason),
             "interrupted": fmt.say("Interrupted: {}.", reason),
             "failed": fmt.say("Failed: {}", reason)}.get(run.status, fmt.plain(run.status))

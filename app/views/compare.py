@@ -110,7 +110,8 @@ if present.presenting():
 me = identity.actor()
 mine = [r for r in chosen if not r.reference and access.may_change(me, r.owned_by)]
 others = [r for r in chosen if not r.reference and r not in mine]
-with st.expander(f"Rename, tag or delete ({len(mine)} of your runs selected)"):
+whose = "selected, as the teacher" if me.teacher else "of your runs selected"
+with st.expander(f"Rename, tag or delete ({len(mine)} {whose})"):
     if others:
         st.caption(f"{len(others)} selected run{'s' * (len(others) != 1)} belong{'s' * (len(others) == 1)} to "
                    f"another browser. {access.why_not()}")
@@ -129,7 +130,8 @@ with st.expander(f"Rename, tag or delete ({len(mine)} of your runs selected)"):
                     st.rerun()
                 except (StoreError, access.NotAllowed) as e:
                     st.error(fmt.plain(e))
-        confirm = st.checkbox(f"Yes, delete the {len(mine)} selected run(s) of mine", key="confirm_delete")
+        confirm = st.checkbox(f"Yes, delete the {len(mine)} selected run(s){'' if me.teacher else ' of mine'}",
+                              key="confirm_delete")
         if st.button("Delete", disabled=not confirm, type="secondary"):
             for r in mine:
                 try:

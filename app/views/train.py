@@ -7,7 +7,7 @@ import streamlit as st
 
 from mnist_core import data, estimate, schedules
 from mnist_core.data import DISPLAY_NAMES
-from mnist_core.limits import LimitError
+from mnist_core.limits import LimitError, duration
 from ui import controls, datasets, fmt, identity, live, lr_finder, notes, services
 
 
@@ -90,9 +90,6 @@ else:
     st.markdown(f"**{config.label}** · {shape} · **{config.param_count(inputs):,} parameters** · "
                 f"about **{fmt.secs(guess.total_seconds)}** ({fmt.secs(guess.seconds_per_epoch)} per epoch, "
                 f"{guess.basis})")
-    if limits.max_run_seconds and guess.total_seconds > limits.max_run_seconds and not identity.actor().teacher:
-        st.warning(f"This run would take longer than this server's limit of {fmt.secs(limits.max_run_seconds)} "
-                   f"per run: it will be stopped there, keeping the epochs it finished.")
     if config.schedule != "constant":
         schedule_preview(config)
 
@@ -101,6 +98,11 @@ repeat = middle.number_input("Repeat with seeds", 1, 10, 1, key="repeat",
                              help="Train the same settings with this many seeds (seed, seed+1, ...) as one group; "
                                   "Compare can then show the group's mean and spread.")
 refused = over_limit(config, int(repeat), inputs if config and config.pca_variance else None) if config else None
+if config and not refused and limits.max_run_seconds and guess.total_seconds > limits.max_run_seconds \
+        and not identity.actor().teacher:
+    st.warning(f"This run would take about {fmt.secs(guess.total_seconds)}, longer than this server's limit of "
+               f"{duration(limits.max_run_seconds)} per run: it will be stopped there, keeping the epochs it "
+               f"finished.")
 if left.button("Train", type="primary", disabled=config is None or refused is not None, width="stretch"):
     try:
         jobs = queue_runs(config, int(repeat), inputs if config.pca_variance else None)
