@@ -11,7 +11,7 @@ page, widget states, optionally a fragment id) goes up; ForwardMsgs come down: `
 the start of every run (a full run, one naming no fragment, cancels the page's auto-reruns), ``delta``
 for each element,
 ``page_info_changed`` when the script sets query parameters, ``auto_rerun`` for a fragment with
-``run_every``, ``script_finished`` (not needed here).
+``run_every``, ``script_finished`` at the end of each run.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ class Session:
         self.ids: dict[tuple[str, str], str] = {}  # (kind, label) -> widget id, from the last run
         self.texts: list[tuple[float, str]] = []  # (arrival time, markdown or alert text)
         self.auto: dict[str, list[float]] = {}  # fragment id -> [interval, when next due]
+        self.finished: list[float] = []  # arrival times of script_finished (full runs and fragments)
         self.ws = None
 
     async def __aenter__(self):
@@ -89,6 +90,15 @@ class Session:
             await asyncio.sleep(0.02)
         raise TimeoutError(f"no {fragment!r} within {timeout:.0f} s")
 
+    async def rerun_and_wait(self, timeout: float) -> None:
+        """A full script run, returning once the server says it finished (TimeoutError after ``timeout``)."""
+        count, deadline = len(self.finished), time.perf_counter() + timeout
+        await self.rerun()
+        while len(self.finished) == count:
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"the page did not finish within {timeout:.0f} s")
+            await asyncio.sleep(0.02)
+
     # --- what a tab receives --------------------------------------------------------------------------
     async def _read(self) -> None:
         async for raw in self.ws:
@@ -104,6 +114,8 @@ class Session:
             elif kind == "auto_rerun":
                 every = msg.auto_rerun.interval
                 self.auto[msg.auto_rerun.fragment_id] = [every, time.perf_counter() + every]
+            elif kind == "script_finished":
+                self.finished.append(time.perf_counter())
             elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
                 self._element(msg.delta.new_element)
 
