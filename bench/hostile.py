@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 from pathlib import Path
 
@@ -34,6 +35,7 @@ HUGE = "hidden=4096-4096-4096-4096&epochs=1&train_examples=2000&seed=2000"
 LARGEST_ALLOWED = "hidden=1000-100&epochs=30&seed=2001"  # 886,110 parameters: under the limit, over the time
 INJECTIONS = [("details", "run=[Your session expired, log in here](https://evil.example)"),
               ("", "hidden=![i](https://evil.example/x.png)&activation=<img src=x onerror=alert(1)>")]
+RENDERED = re.compile(r"(?<!\\)\]\(|(?<!\\)<img")  # Markdown link/image or an HTML tag, unescaped
 ROLES = ["upload"] * 3 + ["inject"] * 2 + ["flood", "huge"]
 
 
@@ -77,8 +79,8 @@ async def injector(url: str, i: int, stats: dict, until: asyncio.Event, think: f
             seconds, texts = await _timed_page(url, page, query)
             stats["latencies"].append(seconds)
             stats["inject"].append(seconds)
-            # Text shown literally arrives escaped (\[, \]); a link the page would render arrives bare.
-            stats["rendered_injections"] += sum("](https://evil" in t or "<img" in t for t in texts)
+            # Text shown literally arrives escaped (\], \(, \<); a link or tag the page would render, bare.
+            stats["rendered_injections"] += sum(bool(RENDERED.search(t)) for t in texts if "evil" in t or "img" in t)
         except TimeoutError:
             stats["unanswered"].append(f"inject {i}")
         await asyncio.sleep(random.uniform(0.5, 1.5) * think)
