@@ -99,7 +99,8 @@ def load_from_link(fashion_available: bool) -> list[str]:
         lock, lock_warnings = field_names(params.get("lock", ""), "lock")
         set_state(config)
         s["_cfg_access"] = Access(hide, lock, config)
-        s["_cfg_loaded"], s["_cfg_warnings"] = True, warnings + hide_warnings + lock_warnings
+        s["_cfg_loaded"] = True
+        s["_cfg_warnings"] = warnings + hide_warnings + lock_warnings + unknown_params(params)
     return s["_cfg_warnings"]
 
 
@@ -109,6 +110,19 @@ def link_access() -> Access:
 
 
 KEPT_PARAMS = ("hide", "lock", "present")  # link parameters that are not settings, kept when the settings change
+LINK_PARAMS = ("run", *KEPT_PARAMS)  # every parameter the Train page's link may have besides the settings
+
+
+def unknown_params(params: dict) -> list[str]:
+    """A warning naming the link's parameters that are neither settings nor LINK_PARAMS (a typo such as
+    ?epoch=5 would otherwise be dropped without a word), or none."""
+    unknown = [k for k in params if k not in F and k not in LINK_PARAMS]
+    if not unknown:
+        return []
+    named = ", ".join(repr(k if len(k) <= 40 else k[:40] + "...") for k in unknown[:5])
+    more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+    return [f"Ignored the link's unknown parameter{'s' * (len(unknown) > 1)} {named}{more}: the settings are "
+            f"{', '.join(F)}."]
 
 
 def sync_link(config: RunConfig | None, run_id: str | None) -> None:

@@ -49,6 +49,15 @@ def test_bad_link_values_fall_back_with_visible_warnings(queue):
     assert at.toggle(key="cfg_batch_norm").value is True  # the valid part of the link still applies
 
 
+def test_unknown_link_parameters_are_named_in_one_warning(queue):
+    at = open_page(epoch="5", colour="[red](https://evil.example)", hidden="500-150", present="1", hide="seed")
+    assert not at.exception
+    warnings = [shown(w.value) for w in at.warning]
+    assert len(warnings) == 1, warnings  # present= and hide= are known: no warning for them
+    assert "unknown parameters 'epoch', 'colour'" in warnings[0] and "the settings are dataset, hidden" in warnings[0]
+    assert at.select_slider(key="cfg_units_1").value == 500  # the known settings still apply
+
+
 def test_changing_a_control_updates_the_link(queue):
     at = open_page()
     at.select_slider(key="cfg_units_1").set_value(1568).run()
