@@ -1,13 +1,11 @@
 """Try the model: draw a digit or upload a picture, see it the way MNIST was made, and ask a stored model."""
 
-import io
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from mnist_core import compare
-from mnist_core.preprocess import to_mnist
+from mnist_core.preprocess import MAX_PIXELS, PictureError, read_picture, to_mnist
 from ui import fmt, services
 
 st.title("Try a model")
@@ -40,12 +38,11 @@ with draw:
 with upload:
     file = st.file_uploader("A picture of one digit (PNG or JPEG)", type=["png", "jpg", "jpeg"])
     if file is not None:
-        from PIL import Image, UnidentifiedImageError
-
-        try:
-            picture = np.asarray(Image.open(io.BytesIO(file.getvalue())).convert("RGBA"))
-        except (UnidentifiedImageError, OSError, ValueError):
-            st.error("That file is not an image that can be read; upload a PNG or JPEG.")
+        try:  # the picture's size is checked from its header before anything is decoded
+            picture = read_picture(file.getvalue())
+        except PictureError as e:
+            st.error(fmt.plain(e))
+    st.caption(f"PNG or JPEG, up to {MAX_PIXELS / 1e6:.0f} megapixels.")
 
 if picture is None:
     st.stop()

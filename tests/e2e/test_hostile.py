@@ -6,7 +6,7 @@ from urllib.parse import urlparse
 
 from mnist_core.config import RunConfig
 from tests.e2e.conftest import wait_for_app
-from tests.helpers import stored_run
+from tests.helpers import png_bytes, stored_run
 
 PHISH = "[Your session expired, log in here](https://evil.example/login)"
 IMAGE = "![i](https://evil.example/x.png)"
@@ -61,5 +61,26 @@ def test_a_hostile_run_name_and_reason_stay_text_on_every_page(page, server):
             if "compare" not in path:
                 assert _shows_literally(pg, IMAGE + " www.evil.example"), path
             _no_evil_markup(pg, fetched)
+    finally:
+        store.delete(run.run_id)
+
+
+def test_oversized_and_malformed_uploads_are_refused_with_one_sentence(page, server):
+    pg = page
+    store = server["user"]
+    run = stored_run(store, RunConfig(epochs=1, seed=8), [0.9])
+    (run.path / "model.keras").write_bytes(b"")  # offered on Try a model; a refused upload never reaches it
+    try:
+        pg.goto(f"{server['url']}/try")
+        wait_for_app(pg)
+        pg.get_by_role("tab", name="Upload").click()
+        uploads = [("black.png", png_bytes(12000, 12000), "12,000 x 12,000 pixels (144 megapixels)"),
+                   ("bomb.png", png_bytes(20000, 20000, header_only=True), "more than 12 megapixels"),
+                   ("broken.png", png_bytes(300, 300)[:150], "not a PNG or JPEG picture that can be read")]
+        for name, raw, sentence in uploads:
+            pg.locator("input[type=file]").set_input_files({"name": name, "mimeType": "image/png", "buffer": raw})
+            alert = pg.locator("[data-testid='stAlertContentError']")
+            alert.filter(has_text=sentence).wait_for(timeout=30_000)
+            assert alert.count() == 1 and pg.locator("[data-testid='stException']").count() == 0, name
     finally:
         store.delete(run.run_id)
