@@ -338,7 +338,8 @@ def typed_unit(q: Question) -> str:
 
 def reveal_frame(lesson: Lesson, step: Step, found: Mapping[str, Run | None]) -> tuple[pd.DataFrame, str, str]:
     """The reveal's overlay: every found run's curves cut to the step's epochs, named as in the lesson.
-    Returns (frame, y column, y title); with several y metrics each run has one line per metric."""
+    Returns (frame, y column, y title); with several y metrics each run has one line per metric, told
+    apart by the column "curve" ("train", "test")."""
     frames = []
     for name, run in found.items():
         if run is None:
@@ -351,6 +352,6 @@ def reveal_frame(lesson: Lesson, step: Step, found: Mapping[str, Run | None]) ->
     if len(step.y) == 1:
         return df, step.y[0], Y_METRICS[step.y[0]]
     kind = step.y[0].split("_")[1]  # "accuracy" or "loss"
-    parts = [df.assign(run=df["run"] + " · " + m.split("_")[0], **{kind: df[m]}) for m in step.y]
+    parts = [df.assign(curve=m.split("_")[0], **{kind: df[m]}) for m in step.y]
     title = " and ".join(Y_METRICS[m].split()[0].lower() for m in step.y).capitalize() + f" {kind}"
     return pd.concat(parts, ignore_index=True), kind, title

@@ -103,6 +103,9 @@ def overlay(df: pd.DataFrame, x: str, y: str, log_y: bool = False, side_by_side:
                  alt.Tooltip("train_seconds:Q", title="Training s", format=".1f"),
                  alt.Tooltip("wall_seconds:Q", title="Wall s", format=".1f")],
     ).add_params(pick)
+    if "curve" in df.columns:  # several metrics per run (a lesson's train and test accuracy): one dash each
+        base = base.encode(strokeDash=alt.StrokeDash("curve:N", title="Curve",
+                                                     legend=alt.Legend(orient="bottom", symbolType="stroke")))
     if "best" in df.columns and df["best"].any():
         ring = alt.Chart(df).transform_filter("datum.best").mark_point(
             size=160, color=BEST, strokeWidth=2, filled=False).encode(

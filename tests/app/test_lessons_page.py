@@ -41,6 +41,10 @@ def test_the_list_shows_every_lesson_and_a_broken_file_in_one_sentence(shipped, 
     links = [p.label for p in at.get("page_link")]
     assert "How big must the network be?" in links and "Overfitting with a small training set" in links
     assert len(links) == len(list(LESSONS.glob("*.toml")))
+    (folder / "broken.toml").write_text((LESSONS / "pca.toml").read_text().replace("order = 2", "order = 0")
+                                        .replace("Compressing the input with PCA", "Tomorrow's lesson"))
+    at.run()  # the teacher fixed the file and reloaded: it appears, first in the list
+    assert not at.warning and at.get("page_link")[0].label == "Tomorrow's lesson"
 
 
 def test_the_reveal_waits_for_a_prediction_then_shows_it_beside_the_measured_answer(shipped):

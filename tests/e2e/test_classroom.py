@@ -39,7 +39,7 @@ def test_walk_a_lesson_predict_train_reveal(page, server):
     gap = float(re.search(r"(-?[0-9.]+) points", measured.inner_text()).group(1))
     assert gap > 2  # a network trained on 1,000 images does better on them than on new ones
     expect(prediction).to_contain_text(f"off by {abs(gap - 4):.1f} points")
-    expect(pg.locator("[data-testid='stVegaLiteChart']").last).to_contain_text("You · train")
+    expect(pg.locator("[data-testid='stVegaLiteChart']").last).to_contain_text("train")
     pg.get_by_role("link", name=re.compile("Step 2")).click()
     pg.get_by_text("More data").first.wait_for()
     _wait_for_query(pg, "lesson=overfitting&step=2")
