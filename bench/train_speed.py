@@ -4,9 +4,13 @@
 
 Seconds per epoch on the full 60,000 MNIST training images, batch 70, SGD lr 0.01:
 - ours: the notebook default (784-300-100-10 ReLU), BN+ELU, and PCA-154 inputs;
-- keras ``model.fit`` on the same model, compiled with its defaults;
+- keras ``model.fit`` on the same model, compiled with its defaults, and compiled the fastest way
+  Keras offers (``steps_per_execution`` and ``jit_compile=True``: many steps per call, XLA);
+- PyTorch eager (the same network, SGD, batch 70), when torch is installed (it is not a dependency);
 - scikit-learn's MLPClassifier (sgd, batch 70, no momentum), one epoch;
-- the matmul floor: numpy doing only the forward and backward matrix products of one epoch.
+- the matmul floor: numpy doing only the forward and backward matrix products of one epoch;
+- the machine's peak: the epoch's matrix-product FLOPs at the best large-matrix-product rate
+  measured in this run (numpy and TensorFlow, float32), a bound no training loop can beat;
 - ours with the toolkit: dropout 0.2 + L2 1e-4 + clip_norm 1 + a cosine schedule (target <= 1.3x);
 - a 5,000-image validation split: epoch wall time (training + test + validation evaluation) against
   the same 55,000 fitted images without the split (target <= 1.10x).
@@ -77,6 +81,85 @@ def keras_fit(ds) -> float:
     t = time.perf_counter()
     model.fit(ds.x_train, ds.y_train, batch_size=70, epochs=1, verbose=0)
     return time.perf_counter() - t
+
+
+def keras_fit_fastest(ds, steps_per_execution: int = 200) -> float:
+    """model.fit as fast as Keras makes it: many steps per compiled call, the step compiled by XLA."""
+    from mnist_core.model import build_model
+    from mnist_core.tf_env import keras
+
+    model = build_model(RunConfig(), 784)
+    model.compile(optimizer=keras.optimizers.SGD(0.01), metrics=["accuracy"],
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  steps_per_execution=steps_per_execution, jit_compile=True)
+    model.fit(ds.x_train, ds.y_train, batch_size=70, epochs=1, verbose=0)  # compile + warm
+    t = time.perf_counter()
+    model.fit(ds.x_train, ds.y_train, batch_size=70, epochs=1, verbose=0)
+    return time.perf_counter() - t
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def torch_eager(ds, batch: int = 70) -> float:
+    """The same network in PyTorch, eager mode, the usual loop: one Python iteration per batch. One
+    thread: with two, every small product waits at an OpenMP barrier for the other thread, which on a
+    busy 2-core machine cost 0.8 s a step (100x)."""
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 100), nn.ReLU(), nn.Linear(100, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = nn.CrossEntropyLoss()
+    x, y = torch.from_numpy(ds.x_train), torch.from_numpy(ds.y_train.astype(np.int64))
+    steps = len(y) // batch
+
+    def epoch() -> None:
+        order = torch.randperm(len(y))
+        for i in range(steps):
+            idx = order[i * batch:(i + 1) * batch]
+            opt.zero_grad(set_to_none=True)
+            loss_fn(model(x[idx]), y[idx]).backward()
+            opt.step()
+
+    epoch()  # warm: allocator, thread pool
+    t = time.perf_counter()
+    epoch()
+    return time.perf_counter() - t
+
+
+def best_matmul_flops(sizes=(512, 1024, 2048), repeats: int = 3) -> float:
+    """The best float32 matrix-product rate (FLOP/s) this machine shows now, numpy or TensorFlow."""
+    from mnist_core.tf_env import tf
+
+    best = 0.0
+    rng = np.random.default_rng(0)
+    for n in sizes:
+        a, b = rng.standard_normal((n, n), dtype=np.float32), rng.standard_normal((n, n), dtype=np.float32)
+        ta, tb = tf.constant(a), tf.constant(b)
+        (ta @ tb).numpy()  # warm
+        for _ in range(repeats):
+            t = time.perf_counter()
+            a @ b
+            best = max(best, 2 * n ** 3 / (time.perf_counter() - t))
+            t = time.perf_counter()
+            (ta @ tb).numpy()
+            best = max(best, 2 * n ** 3 / (time.perf_counter() - t))
+    return best
+
+
+def epoch_matmul_flops(examples: int = 60_000, sizes=(784, 300, 100, 10)) -> float:
+    """An epoch's matrix products: per example and layer, 2 FLOPs a weight forward and 4 backward
+    (the gradients of the inputs and of the weights); the first layer needs no input gradient."""
+    weights = [a * b for a, b in zip(sizes, sizes[1:])]
+    return examples * (6 * sum(weights) - 2 * weights[0])
 
 
 def sklearn_mlp(ds) -> float:
@@ -176,22 +259,28 @@ def main() -> None:
         "ours: + dropout 0.2, L2 1e-4, clip_norm 1, cosine": lambda: ours(ds, TOOLKIT),
         "ours, wall: 55,000 fitted, no validation": lambda: ours_wall(ds, RunConfig(train_examples=55000)),
         "ours, wall: 60,000 minus a 5,000 validation split": lambda: ours_wall(ds, RunConfig(validation=5000)),
-        "keras model.fit, same model": lambda: keras_fit(ds),
+        "keras model.fit, same model, defaults": lambda: keras_fit(ds),
+        "keras model.fit, steps_per_execution=200, jit_compile=True": lambda: keras_fit_fastest(ds),
         "sklearn MLPClassifier (sgd)": lambda: sklearn_mlp(ds),
         "numpy matmul floor": lambda: matmul_floor(ds),
     }
+    if torch_available():
+        methods["PyTorch eager, same network, 1 thread"] = lambda: torch_eager(ds)
     times = {name: [] for name in methods}
-    evals = []
+    evals, rates = [], []
     for r in range(args.rounds):
         for name, fn in methods.items():
             times[name].append(fn())
         evals.append(ours_eval(ds))
+        rates.append(best_matmul_flops())
         print(f"round {r + 1}/{args.rounds}: " + ", ".join(f"{v[-1]:.2f}" for v in times.values()), flush=True)
     gap, stop_latency = progress_and_stop(ds)
     fresh_compile, reused_compile = dropout_change_compile(ds)
     snap, epoch, overhead = snapshot_overhead(ds)
 
     med = {k: statistics.median(v) for k, v in times.items()}
+    peak_rate = max(rates)
+    med["machine peak: the epoch's matrix FLOPs at the best matmul rate"] = epoch_matmul_flops() / peak_rate
     base = med["ours: 300-100 ReLU (notebook default)"]
     print(f"\nMachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}; median of {args.rounds} interleaved rounds\n")
@@ -199,6 +288,10 @@ def main() -> None:
     print("| --- | ---: | ---: |")
     for name, v in med.items():
         print(f"| {name} | {v:.2f} | {v / base:.2f}x |")
+    if not torch_available():
+        print("| PyTorch eager | not installed | |")
+    print(f"\nPeak: {epoch_matmul_flops() / 1e9:.1f} GFLOP of matrix products per epoch; best large matmul "
+          f"{peak_rate / 1e9:.1f} GFLOP/s (float32, numpy or TensorFlow, {len(rates)} rounds).")
     print(f"\n- BN+ELU epoch / ReLU epoch: {med['ours: 300-100 ELU + batch norm'] / base:.2f} (target <= 1.6)")
     print(f"- dropout + L2 + clip + cosine epoch / default epoch: "
           f"{med['ours: + dropout 0.2, L2 1e-4, clip_norm 1, cosine'] / base:.2f} (target <= 1.3)")

@@ -1,26 +1,43 @@
-"""How long will a run take? An estimate from runs already measured on this machine.
+"""How long will a run take? A cost model, scaled by this machine's speed measured at warm-up.
 
-The cost of an epoch is roughly ``steps * (overhead + batch * multiply-adds per example)``: every step
-pays a fixed price (launching the step, the optimizer's update) plus the matrix products, which grow
-with the batch and the weights. The machine's speed (seconds per unit of that cost) is read off
-the stored runs of this host; with none yet, a figure measured on the 2-core development machine
-is used (about 0.55 s per epoch of the notebook's network).
+The cost of an epoch is roughly ``steps * (overhead + weights * update + batch * multiply-adds)``:
+every step pays a fixed price (launching the step, gathering the batch), the optimizer's update of
+every weight (element-wise work, far slower per weight than a multiply-add inside a matrix product),
+and the matrix products, which grow with the batch and the weights. Batch norm adds its own
+element-wise work. Only the scale differs from one machine to the next, and it drifts with load, so
+it is measured where the training happens: the training worker, warming up, times the default
+network's compiled steps (``calibrate``, a fraction of a second) and writes the seconds per cost unit
+beside the user's runs (``CALIBRATION_FILE``). Without that (before the first worker has warmed up),
+the runs already stored for this host are used, and without those a figure measured on the 2-core
+development machine.
+
+The weights of the model were fitted on this project's 2-core machine from same-run ratios (each
+setting timed back to back with the default network): 64 units 0.20x the default's step, PCA-154
+0.35x, batch 20 0.68x, batch 250 3.0x, BN 1.2x. Networks much bigger than 300-100 (1000-500) ran
+up to 1.5x slower than the model says on the loaded machine and faster on a quiet one: how well two
+cores share a large matrix product depends on what else runs, which one scale cannot capture.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import socket
 import statistics
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 from .config import RunConfig
-from .store import Run
+from .store import Run, now_iso, write_json_atomic
 
-STEP_OVERHEAD = 1_000_000  # multiply-adds' worth of fixed cost per step (measured: ~30 us)
-BN_FACTOR = 1.45  # batch norm's extra work per multiply-add (measured: BN+ELU epoch / ReLU epoch)
-DEFAULT_SPEED = 0.55 / (857 * (STEP_OVERHEAD + 70 * 266_200))  # seconds per cost unit
+STEP_OVERHEAD = 1_000_000  # multiply-adds' worth of fixed cost per step
+WEIGHT_UPDATE = 28  # multiply-adds' worth of work per weight per step (the optimizer's update)
+BN_FACTOR = 1.25  # batch norm's extra element-wise work (measured: BN epoch / plain epoch)
+DEFAULT_SPEED = 0.55 / (857 * (STEP_OVERHEAD + WEIGHT_UPDATE * 266_610 + 70 * 266_200))  # s per cost unit
 COMPILE_SECONDS = 1.5  # tracing and XLA compilation before the first epoch
+CALIBRATION_FILE = ".calibration.json"  # in the user's runs folder; one per host that trains there
+CALIBRATION_STEPS = 100  # steps of the default network timed per calibration epoch
 
 
 @dataclass(frozen=True)
@@ -30,6 +47,13 @@ class Estimate:
     basis: str  # where the speed came from, for the UI to say
 
 
+@dataclass(frozen=True)
+class Calibration:
+    speed: float  # seconds per cost unit
+    measured: str  # when (ISO time)
+    host: str
+
+
 def macs_per_example(config: RunConfig, input_size: int | None = None) -> int:
     sizes = [input_size or (config.pca or 154 if config.uses_pca else 784), *config.hidden, 10]
     return sum(a * b for a, b in zip(sizes, sizes[1:]))
@@ -37,23 +61,71 @@ def macs_per_example(config: RunConfig, input_size: int | None = None) -> int:
 
 def epoch_cost(config: RunConfig, input_size: int | None = None) -> float:
     steps = config.train_examples // config.batch_size
-    per_step = STEP_OVERHEAD + config.batch_size * macs_per_example(config, input_size)
+    macs = macs_per_example(config, input_size)  # also the number of weights, give or take the biases
+    per_step = STEP_OVERHEAD + WEIGHT_UPDATE * macs + config.batch_size * macs
     return steps * per_step * (BN_FACTOR if config.batch_norm else 1.0)
 
 
-def estimate(config: RunConfig, runs: Sequence[Run] = (), input_size: int | None = None) -> Estimate:
+# --- measuring this machine ---------------------------------------------------------------------------------
+def calibrate(dataset, epochs: int = 3) -> float:
+    """Seconds per cost unit, now: train the default network for a few short epochs and time the steps
+    after the first (the compiled loop of the worker's warm-up is reused, so nothing is compiled)."""
+    from .train import train
+
+    config = RunConfig(epochs=epochs, train_examples=min(len(dataset.y_train), CALIBRATION_STEPS * 70))
+    result = train(config, dataset=dataset)
+    result.release()
+    h = result.history
+    per_epoch = statistics.median(b["train_seconds"] - a["train_seconds"] for a, b in zip(h, h[1:]))
+    return per_epoch / epoch_cost(config)
+
+
+def save_calibration(folder: Path, speed: float) -> Calibration:
+    cal = Calibration(speed, now_iso(), socket.gethostname())
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(folder / CALIBRATION_FILE, {"speed": cal.speed, "measured": cal.measured, "host": cal.host})
+    return cal
+
+
+def load_calibration(folder: Path) -> Calibration | None:
+    """This host's calibration from ``folder``, or None if there is none or it is not believable (the
+    file is on disk, so it is checked like any input: small, JSON, a positive finite speed)."""
+    path = Path(folder) / CALIBRATION_FILE
+    try:
+        if path.stat().st_size > 10_000:
+            return None
+        d = json.loads(path.read_text(encoding="utf-8"))
+        speed, measured, host = float(d["speed"]), str(d["measured"])[:40], str(d["host"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    if host != socket.gethostname() or not (math.isfinite(speed) and 1e-15 < speed < 1e-5):
+        return None
+    return Calibration(speed, measured, host)
+
+
+# --- the estimate ------------------------------------------------------------------------------------------
+def estimate(config: RunConfig, runs: Sequence[Run] = (), input_size: int | None = None,
+             calibration: Calibration | None = None) -> Estimate:
+    if calibration is not None:
+        speed = calibration.speed
+        basis = "this machine's speed measured when the trainer started"
+    else:
+        speed, basis = _speed_from_runs(runs)
+    per_epoch = epoch_cost(config, input_size) * speed
+    return Estimate(per_epoch, COMPILE_SECONDS + per_epoch * config.epochs, basis)
+
+
+def _speed_from_runs(runs: Sequence[Run]) -> tuple[float, str]:
     host = socket.gethostname()
     speeds = []
     for r in runs:
         if r.status != "finished" or not r.history or (r.data.get("environment") or {}).get("host") != host:
             continue
-        c = r.config
         pca = r.data.get("pca") or {}
-        speeds.append(r.history[-1]["train_seconds"] / len(r.history) / epoch_cost(c, pca.get("components")))
+        speeds.append(r.history[-1]["train_seconds"] / len(r.history) / epoch_cost(r.config, pca.get("components")))
         if len(speeds) == 9:  # the newest few are enough, and reflect the machine as it is now
             break
-    speed = statistics.median(speeds) if speeds else DEFAULT_SPEED
-    basis = f"measured on {len(speeds)} run{'s' * (len(speeds) != 1)} on this machine" if speeds \
-        else "no runs on this machine yet: a guess from the development machine"
-    per_epoch = epoch_cost(config, input_size) * speed
-    return Estimate(per_epoch, COMPILE_SECONDS + per_epoch * config.epochs, basis)
+    if speeds:
+        return statistics.median(speeds), f"measured on {len(speeds)} run{'s' * (len(speeds) != 1)} on this machine"
+    return DEFAULT_SPEED, "no runs on this machine yet: a guess from the development machine"
+

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from mnist_core import estimate
 from mnist_core.config import RunConfig
 from mnist_core.store import RunStore
 from mnist_core.worker import WorkerProcess
@@ -33,6 +34,9 @@ def test_train_stop_and_tools(worker):
     run, events = _train(worker, quick)
     assert run.status == "finished" and len(run.history) == 2 and run.model_path
     assert [e["event"] for e in events if e["event"] != "progress"] == ["setup", "epoch", "epoch", "end"]
+    # Warming up, the worker timed this machine for the Train page's estimate.
+    calibration = estimate.load_calibration(worker.store.user_dir)
+    assert calibration is not None and calibration.speed > 0
 
     stop = threading.Event()
     run, _ = _train(worker, quick.replace(epochs=200, train_examples=20000),

@@ -86,7 +86,8 @@ if problem:
 else:
     inputs = config.input_size(_components(config)) if config.uses_pca else 784
     shape = " → ".join([f"PCA {inputs}" if config.uses_pca else "784", *map(str, config.hidden), "10"])
-    guess = estimate.estimate(config, services.store().list(), inputs)
+    guess = estimate.estimate(config, services.store().list(), inputs,
+                              calibration=estimate.load_calibration(services.store().user_dir))
     st.markdown(f"**{config.label}** · {shape} · **{config.param_count(inputs):,} parameters** · "
                 f"about **{fmt.secs(guess.total_seconds)}** ({fmt.secs(guess.seconds_per_epoch)} per epoch, "
                 f"{guess.basis})")
