@@ -21,6 +21,11 @@ def test_streamlit_protections_stay_on_and_errors_stay_off_the_page():
     config = tomllib.loads((PROJECT / "app" / ".streamlit" / "config.toml").read_text())
     assert config["server"]["enableXsrfProtection"] is True and config["server"]["enableCORS"] is True
     assert config["client"]["showErrorDetails"] == "none"
+    # Streamlit refuses larger uploads on the server (not only in the browser); Try a model's own check
+    # (preprocess.MAX_FILE_BYTES) is the second line and must not be the tighter one.
+    from mnist_core.preprocess import MAX_FILE_BYTES
+
+    assert config["server"]["maxUploadSize"] * 2**20 <= MAX_FILE_BYTES
 
 
 def test_no_user_text_is_rendered_as_html():
