@@ -6,8 +6,10 @@ Streamlit would also list on its own); what they share is in ui/.
 
 import streamlit as st
 
+from mnist_core import logs
 from ui import identity, present
 
+logs.setup()  # the core's info and warnings in the server's log, once each (a no-op after the first run)
 presenting = present.presenting()
 st.set_page_config(page_title="MNIST explorer", page_icon=":material/draw:", layout="wide",
                    initial_sidebar_state="collapsed" if presenting else "auto")

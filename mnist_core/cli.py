@@ -1,21 +1,25 @@
 """Command line: ``python -m mnist_core {train,runs,evaluate,lr-find,sweep,download} ...``.
 
-Every RunConfig field is a flag of ``train``, generated from ``config.FIELDS``; a bad value exits
-with status 2 and one line saying what is wrong.
+Every RunConfig field is a flag of ``train``, generated from ``config.FIELDS`` with its bounds; a bad
+value, or a dataset that is missing or malformed, exits with status 2 and one line saying what is wrong,
+before any run is created. Ctrl-C stops a training after its current step: the run is stored
+``stopped`` with its finished epochs and model, and the command exits with 130 (SIGTERM: 143).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 import threading
 import time
 
-from . import curves
-from .config import FIELD_BY_NAME, FIELDS, ConfigError, RunConfig, _coerce, _format, _parse
+from . import curves, logs
+from .config import FIELD_BY_NAME, FIELDS, ConfigError, Field, RunConfig, _bounds, _coerce, _format, _parse
 from .data import DISPLAY_NAMES, DataError
-from .store import RunStore, StoreError
+from .store import RunStore, StoreError, now_iso
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,18 +40,28 @@ def _field_type(f):
 ALIASES = {"learning_rate": ["--lr"]}
 
 
+def flag_help(f: Field) -> str:
+    """A flag's help, from the field table: its text, its bounds (when it has some) and its default."""
+    default = ("on" if f.default else "off") if f.kind == "bool" else _format(f, f.default)
+    if f.kind == "layers":
+        extra = f"Units per layer: {_bounds(f)}; default: {default}."
+    elif f.lo is not None and f.hi is not None:
+        extra = f"Range: {_bounds(f)}; default: {default}."
+    else:
+        extra = f"Default: {default}."
+    return f"{f.help} {extra}".replace("%", "%%")  # argparse formats help with %
+
+
 def _add_config_flags(p: argparse.ArgumentParser) -> None:
     for f in FIELDS:
         flags = ["--" + f.name.replace("_", "-"), *ALIASES.get(f.name, [])]
-        default = _format(f, f.default)
         if f.kind == "bool":
-            p.add_argument(*flags, action=argparse.BooleanOptionalAction, default=None,
-                           help=f"{f.help} (default: off)")
+            p.add_argument(*flags, action=argparse.BooleanOptionalAction, default=None, help=flag_help(f))
         elif f.kind == "choice":
-            p.add_argument(*flags, choices=f.choices, default=None, help=f"{f.help} (default: {default})")
+            p.add_argument(*flags, choices=f.choices, default=None, help=flag_help(f))
         else:
             p.add_argument(*flags, dest=f.name, type=_field_type(f), default=None, metavar=f.kind.upper(),
-                           help=f"{f.help} (default: {default})")
+                           help=flag_help(f))
 
 
 def _config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -79,8 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "finished in the store are skipped, so an interrupted sweep resumes.")
     w.add_argument("--preset", choices=["notebook"], default="notebook",
                    help="notebook: the study notebook's grid (default)")
-    w.add_argument("--epochs", type=_field_type(FIELD_BY_NAME["epochs"]), default=None,
-                   help="epochs per run (default: the preset's, 60 for notebook)")
+    w.add_argument("--epochs", type=_field_type(FIELD_BY_NAME["epochs"]), default=None, metavar="INT",
+                   help=f"epochs per run, {_bounds(FIELD_BY_NAME['epochs'])} (default: the preset's, "
+                        f"60 for notebook)")
     w.add_argument("--data", help="dataset location, as for train")
     w.add_argument("--no-model", action="store_true", help="do not save model.keras files (reference runs)")
     w.add_argument("--tag", action="append", default=[], help="tag every run (repeatable)")
@@ -105,25 +120,103 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    logs.setup(cli=True)
     try:
+        args = build_parser().parse_args(argv)
         store = RunStore(args.runs_dir)
         return {"train": cmd_train, "runs": cmd_runs, "evaluate": cmd_evaluate,
                 "download": cmd_download, "sweep": cmd_sweep, "lr-find": cmd_lr_find}[args.command](args, store)
     except (ConfigError, DataError, StoreError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)  # one line, whatever the message holds
         return 2
+    except KeyboardInterrupt:  # Ctrl-C outside a training (loading, lr-find): nothing to keep
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+class _Stopper:
+    """While a training runs: Ctrl-C (SIGINT) or SIGTERM asks it to stop after the current step, so
+    it is stored ``stopped`` with its finished epochs and model; a second one aborts at once.
+
+    Why a signal handler rather than catching KeyboardInterrupt: the training runs in a thread and
+    the main thread waits for it in ``Thread.join``. In Python 3.11 a KeyboardInterrupt raised inside
+    ``join`` leaves the thread looking finished while it still runs, so the CLI used to print the run
+    as ``running``, exit 1 and kill it before it was stored."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.signum: int | None = None
+        self._saved: dict = {}
+
+    def __enter__(self) -> "_Stopper":
+        if threading.current_thread() is threading.main_thread():  # only there can handlers be set
+            self._saved = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for s, handler in self._saved.items():
+            signal.signal(s, handler)
+
+    def _handle(self, signum, _frame) -> None:
+        if self.stop.is_set():
+            raise KeyboardInterrupt  # the second time: abort (see _run_stoppable)
+        self.signum = signum
+        self.stop.set()
+        print("stopping after the current step (Ctrl-C again to abort)...", file=sys.stderr, flush=True)
+
+    @property
+    def exit_code(self) -> int | None:
+        """128 + the signal's number, the shell's convention: 130 for Ctrl-C, 143 for SIGTERM."""
+        return None if self.signum is None else 128 + self.signum
+
+
+def _run_stoppable(stopper: _Stopper, store: RunStore, run_id: str, **kwargs):
+    """``runner.execute`` for one run in a thread, the main thread waiting and handling the signals."""
+    from .runner import execute
+
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["run"] = execute(store=store, run_id=run_id, stop=stopper.stop, **kwargs)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the main thread below
+            box["error"] = e
+
+    worker = threading.Thread(target=target, daemon=True, name=f"train-{run_id}")
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+    except KeyboardInterrupt:  # a second Ctrl-C: leave now, saying what becomes of the run
+        n = len(store.get(run_id).history)
+        store.update(run_id, status="interrupted", ended=now_iso(),
+                     reason=f"aborted with a second Ctrl-C after {n} epoch{'s' * (n != 1)}")
+        print(f"aborted: run {run_id} is stored as interrupted with {n} epochs, without a model",
+              file=sys.stderr, flush=True)
+        from .tf_env import remove_private_tempdir
+
+        remove_private_tempdir()  # os._exit skips atexit
+        os._exit(130)  # the training thread cannot be stopped mid-step; the process ends with it
+    if "error" in box:
+        raise box["error"]
+    return box["run"]
 
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x * 100:.2f}%"
 
 
+def _check_data(config: RunConfig, path: str | None) -> None:
+    """Read and check the dataset now (numpy only, kept for the training): a missing, malformed or too
+    small one is a DataError, exit 2 and one line, before any run is created."""
+    from . import data
+
+    data.load(config.dataset, path).subset(config.train_examples)
+
+
 def cmd_train(args: argparse.Namespace, store: RunStore) -> int:
     config = _config_from_args(args)
-    from .data import find_source
-
-    find_source(config.dataset, args.data)  # a wrong --data fails here, before a run is created
+    _check_data(config, args.data)
     store.mark_interrupted()
 
     def on_event(e: dict) -> None:
@@ -150,34 +243,20 @@ def cmd_train(args: argparse.Namespace, store: RunStore) -> int:
         name, tags = clean_name(name or ""), clean_tags(tags or [])
     group, configs = config.seed_group(args.repeat, time.strftime("%Y%m%d-%H%M%S"))
     statuses = []
-    for c in configs:
-        run = _train_one(c, store, args, on_event, name=name, tags=tags, group=group)
-        if run is None:  # Ctrl-C: the remaining seeds are not started
-            break
-        statuses.append(run.status)
-    return 0 if statuses and all(s in ("finished", "stopped") for s in statuses) else 1
+    with _Stopper() as stopper:
+        for c in configs:
+            run_id = store.create(c, name=name, tags=tags, group=group)
+            run = _run_stoppable(stopper, store, run_id, config=c, on_event=on_event, data_path=args.data)
+            _report(run, args.json)
+            statuses.append(run.status)
+            if stopper.exit_code:  # Ctrl-C: the remaining seeds are not started
+                return stopper.exit_code
+    return 0 if all(s == "finished" for s in statuses) else 1
 
 
-def _train_one(config: RunConfig, store: RunStore, args, on_event, name, tags, group):
-    """Train and store one run in a thread, so Ctrl-C stops it after the current step."""
-    from .runner import execute
-
-    stop = threading.Event()
-    box: dict = {}
-    run_id = store.create(config, name=name, tags=tags, group=group)
-    worker = threading.Thread(target=lambda: box.update(run=execute(
-        config, store, run_id=run_id, on_event=on_event, stop=stop, data_path=args.data)), daemon=True)
-    worker.start()
-    try:
-        while worker.is_alive():
-            worker.join(0.2)
-    except KeyboardInterrupt:
-        print("stopping after the current step (Ctrl-C again to abort)...", file=sys.stderr, flush=True)
-        stop.set()
-        worker.join()
-    run = box.get("run") or store.get(run_id)
+def _report(run, as_json: bool) -> None:
     d = run.data
-    if args.json:
+    if as_json:
         print(json.dumps(d, indent=1))
     else:
         ms = d.get("milestones", {})
@@ -187,15 +266,11 @@ def _train_one(config: RunConfig, store: RunStore, args, on_event, name, tags, g
         if d.get("reason"):
             print(f"reason: {d['reason']}")
         print(f"stored in {run.path}")
-    return None if stop.is_set() else run
 
 
 def cmd_runs(args: argparse.Namespace, store: RunStore) -> int:
     store.mark_interrupted()
-    warnings: list[str] = []
-    runs = store.list(warnings)
-    for w in warnings:
-        print(f"warning: {w}", file=sys.stderr)
+    runs = store.list()  # a folder it cannot read is a warning, logged once (see logs.py)
     if args.json:
         print(json.dumps([r.data for r in runs], indent=1))
         return 0
@@ -247,27 +322,31 @@ def cmd_download(args: argparse.Namespace, store: RunStore) -> int:
 
 def cmd_sweep(args: argparse.Namespace, store: RunStore) -> int:
     from . import sweep
-    from .data import find_source
 
     epochs = args.epochs or sweep.NOTEBOOK_EPOCHS
     todo, done = sweep.plan(args.preset, epochs, store)
-    find_source("mnist", args.data)
+    for config in todo:  # read once, cached: later checks are free
+        _check_data(config, args.data)
     print(f"sweep {args.preset}: {len(todo) + len(done)} settings, {len(done)} already in {store.user_dir}, "
           f"{len(todo)} to train ({epochs} epochs each)", flush=True)
     store.mark_interrupted()
-    from .runner import execute  # imports TensorFlow
 
     failed = 0
-    for i, config in enumerate(todo, 1):
-        def on_event(e, i=i, config=config):
-            if e["event"] == "epoch" and (e["epoch"] % 10 == 0 or e["epoch"] == config.epochs):
-                print(f"  [{i}/{len(todo)}] {config.label}: epoch {e['epoch']}/{config.epochs} "
-                      f"test acc {_pct(e['test_accuracy'])}, {e['train_seconds']:.1f} s", flush=True)
-        run = execute(config, store, run_id=store.create(config, tags=[args.preset, *args.tag]),
-                      on_event=on_event, data_path=args.data, save_model=not args.no_model)
-        failed += run.status != "finished"
-        print(f"[{i}/{len(todo)}] {config.label}: {run.status}, best {_pct(run.data.get('best_test_accuracy'))}",
-              flush=True)
+    with _Stopper() as stopper:
+        for i, config in enumerate(todo, 1):
+            def on_event(e, i=i, config=config):
+                if e["event"] == "epoch" and (e["epoch"] % 10 == 0 or e["epoch"] == config.epochs):
+                    print(f"  [{i}/{len(todo)}] {config.label}: epoch {e['epoch']}/{config.epochs} "
+                          f"test acc {_pct(e['test_accuracy'])}, {e['train_seconds']:.1f} s", flush=True)
+            run = _run_stoppable(stopper, store, store.create(config, tags=[args.preset, *args.tag]),
+                                 config=config, on_event=on_event, data_path=args.data,
+                                 save_model=not args.no_model)
+            failed += run.status != "finished"
+            print(f"[{i}/{len(todo)}] {config.label}: {run.status}, "
+                  f"best {_pct(run.data.get('best_test_accuracy'))}", flush=True)
+            if stopper.exit_code:
+                print("sweep stopped; run the same command again to resume", flush=True)
+                return stopper.exit_code
     return 1 if failed else 0
 
 

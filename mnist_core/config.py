@@ -361,9 +361,15 @@ def _format(f: Field, value: Any) -> str:
     return str(value)
 
 
+def _number(f: Field, x: float) -> str:
+    """A bound as people write it: 2147483647 for a whole-number field (not 2.14748e+09), 1e-05 or 10
+    for a float one."""
+    return str(int(x)) if f.kind in ("int", "layers") else f"{x:g}"
+
+
 def _bounds(f: Field) -> str:
     left, right = "(" if f.lo_open else "[", ")" if f.hi_open else "]"
-    text = f"{left}{f.lo:g}, {f.hi:g}{right}"
+    text = f"{left}{_number(f, f.lo)}, {_number(f, f.hi)}{right}"
     return f"0 (off) or {text}" if f.zero_means_off else text
 
 
@@ -386,7 +392,8 @@ def _coerce(f: Field, value: Any) -> Any:
             raise ConfigError(f"{name} must have 1 to 4 layers, not {len(sizes)}.")
         for s in sizes:
             if isinstance(s, bool) or not isinstance(s, int) or not f.lo <= s <= f.hi:
-                raise ConfigError(f"Each hidden layer must have {f.lo:g} to {f.hi:g} units, not {s!r}.")
+                raise ConfigError(f"Each hidden layer must have {_number(f, f.lo)} to {_number(f, f.hi)} "
+                                  f"units, not {s!r}.")
         return sizes
     if f.kind == "int":
         if isinstance(value, float) and value.is_integer():

@@ -451,6 +451,8 @@ class RunStore:
                 self.update(run.run_id, status="interrupted", ended=now_iso(),
                             reason=f"the process training it ended after {n} epoch{'s' * (n != 1)}")
                 marked.append(run.run_id)
+                log.info("Run %s was left %s by a process that has ended; stored as interrupted with its "
+                         "%d epoch%s.", run.run_id, run.status, n, "s" * (n != 1))
             except StoreError as e:
                 log.warning("%s", e)
         return marked

@@ -218,7 +218,8 @@ def split_validation(examples: np.ndarray, config: RunConfig) -> tuple[np.ndarra
 
 def train(config: RunConfig, on_event: EventFn | None = None, stop: threading.Event | None = None,
           dataset: data_mod.Dataset | None = None, data_path: str | None = None) -> TrainResult:
-    """Train ``config`` to the end, to a stop request, or to a non-finite loss (``diverged``)."""
+    """Train ``config`` to the end, to a stop request, or to a loss that explodes (``diverged``: not a
+    number, infinite, or far above the untrained network's, see ``_explosion``)."""
     emit = on_event or (lambda _e: None)
     stop = stop or threading.Event()
     t0 = time.perf_counter()
@@ -268,7 +269,9 @@ def train(config: RunConfig, on_event: EventFn | None = None, stop: threading.Ev
 
     t1 = time.perf_counter()
     loop.run(tf.constant(0), tf.constant(0))  # trace and compile now, so epoch 1 is timed fairly
-    loop.evaluate()
+    # The untrained network's loss (test cross-entropy plus any L1/L2 penalty, as train_loss counts
+    # it): divergence is judged against it.
+    initial_loss = float(loop.evaluate()[0]) + _penalty(loop, config)
     if val_rows is not None:
         loop.evaluate_rows(val_rows)
     probe()
@@ -303,8 +306,7 @@ def train(config: RunConfig, on_event: EventFn | None = None, stop: threading.Ev
             chunk = max(1, min(steps, int(k * CHUNK_TARGET / max(dt, 1e-4))))
             if not math.isfinite(loss_sum):
                 result.status = "diverged"
-                result.reason = (f"the loss became {loss_sum} in epoch {epoch}: the learning rate "
-                                 f"{config.learning_rate:g} is too high for {config.optimizer}")
+                result.reason = f"the loss became {loss_sum} in epoch {epoch}: {_rate_advice(config)}"
                 break
             now = time.perf_counter()
             if now - last_progress >= PROGRESS_EVERY or step == steps:
@@ -332,6 +334,10 @@ def train(config: RunConfig, on_event: EventFn | None = None, stop: threading.Ev
             break
         result.history.append(entry)
         emit({"event": "epoch", **entry})
+        exploded = _explosion(entry, initial_loss, config)
+        if exploded:  # the epoch is kept, so its loss shows; the weights are wrecked, so the run ends
+            result.status, result.reason = "diverged", exploded
+            break
         stopping = watch.after_epoch(epoch, entry)
         snaps.epoch_end(epoch, emit, last=stopping)  # an early-stopped run's last epoch gets one too
         if stopping:
@@ -345,6 +351,40 @@ def train(config: RunConfig, on_event: EventFn | None = None, stop: threading.Ev
         result.analysis = analyse(ds.y_test, loop.test_probabilities())
     emit({"event": "end", "status": result.status, "reason": result.reason})
     return result
+
+
+# A fresh network guesses: its loss is about ln(10) = 2.30, the cross-entropy of giving each of the ten
+# digits probability 1/10. Gradient descent with a workable step only lowers the loss from there. An
+# epoch whose mean training loss is more than twice the untrained network's (with the usual
+# initialisation: above 4.6, i.e. the right digit got on average less than 1% probability, ten times
+# worse than guessing) means the steps overshoot and the weights blow up. On MNIST such runs ended
+# between 1e3 and 1e17 in epoch 1 and then sat at chance or far below what a smaller rate reaches;
+# workable rates stayed under 1.2 times the initial loss. Over-fitting does not trigger it: only the
+# training loss is judged, and it keeps falling while the test loss rises.
+EXPLOSION_FACTOR = 2.0
+
+
+def _explosion(entry: dict, initial_loss: float, config: RunConfig) -> str | None:
+    """Why the run diverged, or None if the epoch's training loss is within bounds."""
+    limit = EXPLOSION_FACTOR * max(math.log(10), initial_loss)
+    if entry["train_loss"] <= limit:
+        return None
+    return (f"the training loss exploded to {entry['train_loss']:.3g} in epoch {entry['epoch']}, more than "
+            f"{EXPLOSION_FACTOR:g} times the {initial_loss:.2f} of the untrained network: {_rate_advice(config)}")
+
+
+def _penalty(loop, config: RunConfig) -> float:
+    """The L1/L2 penalty of the current weights, as the training step adds it to the loss."""
+    if not (config.l1 or config.l2):
+        return 0.0
+    return float(sum(config.l1 * np.abs(w).sum() + config.l2 * np.square(w).sum()
+                     for w in (k.numpy() for k in loop.kernels)))
+
+
+def _rate_advice(config: RunConfig) -> str:
+    lr = config.learning_rate
+    return (f"the learning rate {lr:g} is too high for {config.optimizer}; try {lr / 10:g} or smaller "
+            f"(the learning-rate finder suggests one)")
 
 
 def _progress(config: RunConfig, epoch: int, step: int, steps: int, epoch_elapsed: float,

@@ -189,9 +189,11 @@ def main() -> None:
         with lock:
             out.write(json.dumps(event) + "\n")
 
-    from . import data
+    from . import data, logs
     from .config import RunConfig
     from .runner import execute  # imports TensorFlow: done once, before the first job
+
+    logs.setup()  # its standard error is the server's: the core's messages join the server's log
 
     store = RunStore()
     _warm_up(data, store)
@@ -222,6 +224,9 @@ def main() -> None:
                 on_event=emit, stop=stop, data_path=msg.get("data_path")), daemon=True)
             job.start()
     # Standard input closed: the server is gone. Leave now; the run's last epoch is already stored.
+    from .tf_env import remove_private_tempdir
+
+    remove_private_tempdir()  # os._exit skips atexit, which would remove it
     os._exit(0)
 
 

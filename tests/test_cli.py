@@ -2,13 +2,17 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from mnist_core.cli import _config_from_args, build_parser
+from mnist_core.config import FIELDS, RunConfig, _bounds
 from mnist_core.store import RunStore
+from tests.helpers import fake_arrays
 
 
 def cli(*args, env=None, check=True):
@@ -108,3 +112,92 @@ def test_help_everywhere(command, env):
         for flag in ("--hidden", "--activation", "--batch-norm", "--pca", "--pca-variance", "--optimizer",
                      "--learning-rate", "--batch-size", "--epochs", "--seed", "--train-examples", "--dataset"):
             assert flag in out
+
+
+def test_train_help_shows_every_bound_of_the_field_table(env):
+    # Generated from config.FIELDS, so a field added later shows its bounds too; integers as integers.
+    out = " ".join(cli("train", "--help", env=env).stdout.split())
+    bounded = [f for f in FIELDS if f.lo is not None and f.hi is not None]
+    assert len(bounded) >= 6
+    for f in bounded:
+        assert f"--{f.name.replace('_', '-')}" in out and _bounds(f) in out, f.name
+    assert "[0, 2147483647]" in out and "e+09" not in out
+
+
+@pytest.mark.parametrize("arrays, fragment", [
+    ({**fake_arrays(), "x_train": fake_arrays()["x_train"].astype(np.float64)}, "dtype float64"),
+    ({**fake_arrays(), "y_test": np.full(30, 12, np.uint8)}, "labels from 12 to 12"),
+    (fake_arrays(n_train=120), "only 120 training examples"),  # fewer than --train-examples asks
+])
+def test_bad_data_exits_2_with_one_line_before_any_run_exists(env, tmp_path, arrays, fragment):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    proc = cli("train", "--epochs", "1", "--train-examples", "1000", "--batch-size", "10", "--data", str(bad),
+               env=env, check=False)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 2 and len(lines) == 1 and fragment in lines[0], proc.stderr
+    assert str(bad) in lines[0] and not proc.stdout
+    runs_dir = tmp_path / "runs"
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())  # no run folder, not even a failed one
+
+
+def test_ctrl_c_stops_the_run_keeps_its_epochs_and_model_and_exits_130(env, tmp_path):
+    # A real process and a real SIGINT, as a terminal sends it. Issue 10: the run stayed `running`,
+    # the CLI exited 1 and no model was saved (3 of 3 tries).
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "mnist_core", "train", "--epochs", "500", "--train-examples",
+                             "2100", "--hidden", "32", "--lr", "0.1"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **env, "TMPDIR": str(tmp)})
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("epoch   2/"):
+            proc.send_signal(signal.SIGINT)
+            break
+    out, err = proc.communicate(timeout=120)
+    lines += out.splitlines()
+    assert proc.returncode == 130, err
+    assert "stopping after the current step" in err and "Traceback" not in err
+    (run,) = RunStore(env["MNIST_RUNS_DIR"]).list()
+    epochs = [line for line in lines if line.startswith("epoch ")]
+    assert run.status == "stopped" and len(run.history) == len(epochs) >= 2 and len(run.history) < 500
+    assert run.model_path is not None and run.model_path.stat().st_size > 10_000
+    assert any(line.startswith("stopped: best test accuracy") for line in lines)
+    # TensorFlow's autograph wrote its generated files into a folder of the process's own, removed at
+    # exit: the temp folder is left as it was (it used to keep __autograph_generated_file*.py).
+    assert list(tmp.iterdir()) == []
+
+
+def test_runs_says_each_skipped_folder_once_and_shows_the_cores_info(env):
+    runs_dir = RunStore(env["MNIST_RUNS_DIR"]).user_dir
+    (runs_dir / "not-a-run").mkdir(parents=True)
+    store = RunStore(runs_dir)
+    left = store.create(RunConfig(epochs=3))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    store.update(left, status="running", owner={"pid": int(gone.stdout), "host": os.uname().nodename, "start": "0"})
+    proc = cli("runs", env=env)
+    assert proc.stderr.count("Skipped") == 1 and "warning: Skipped" in proc.stderr  # was printed 3 times
+    assert f"info: Run {left} was left running" in proc.stderr  # info messages reach the terminal
+    assert "interrupted" in proc.stdout
+
+
+def test_an_unsupported_python_is_refused_with_one_sentence(env):
+    code = ("import sys; sys.version_info = (3, 9, 2, 'final', 0); import runpy; "
+            "runpy.run_module('mnist_core', run_name='__main__')")
+    proc = subprocess.run([sys.executable, "-c", code, "runs"], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=60)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1
+    assert "needs Python 3.11 to 3.13, and this is Python 3.9.2" in lines[0]
+
+
+def test_the_package_declares_the_python_versions_the_code_checks():
+    import tomllib
+    from pathlib import Path
+
+    import mnist_core
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    lo, hi = mnist_core.PYTHON_MIN, mnist_core.PYTHON_MAX
+    assert project["requires-python"] == f">={lo[0]}.{lo[1]},<{hi[0]}.{hi[1] + 1}"

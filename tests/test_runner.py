@@ -59,6 +59,14 @@ def test_a_write_failure_marks_the_run_failed_and_keeps_other_runs(tmp_path, qui
     assert not [p for p in run.path.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_an_exploding_loss_is_stored_as_diverged_with_advice_and_no_model(tmp_path, quick):
+    # Issue 10: lr 10 with SGD reached a training loss of 3e13, never NaN, and was stored `finished`.
+    run = execute(quick.replace(learning_rate=10.0, epochs=3), RunStore(tmp_path))
+    assert run.status == "diverged" and len(run.history) == 1 and run.history[0]["train_loss"] > 1e3
+    assert "the learning rate 10 is too high for sgd; try 1 or smaller" in run.data["reason"]
+    assert run.model_path is None and run.data["ended"]  # a wrecked model is not offered for use
+
+
 def test_missing_data_fails_with_the_data_message(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_DATA", str(tmp_path / "nowhere"))
     run = execute(RunConfig(epochs=1), RunStore(tmp_path / "runs"))

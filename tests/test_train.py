@@ -81,6 +81,22 @@ def test_a_learning_rate_that_explodes_ends_as_diverged(small_mnist):
     assert events[-1] == {"event": "end", "status": "diverged", "reason": result.reason}
 
 
+@pytest.mark.parametrize("optimizer, lr", [("sgd", 10.0), ("adam", 1.0)])
+def test_a_finite_loss_explosion_ends_as_diverged_with_advice(small_mnist, optimizer, lr):
+    # Issue 10: `--lr 10 --optimizer sgd` reached a training loss of 3e13 in epoch 1, never a NaN, and
+    # was stored as finished while sitting at chance. The exploded epoch is kept, then the run ends.
+    result = train(small(learning_rate=lr, optimizer=optimizer, epochs=3), dataset=small_mnist)
+    assert result.status == "diverged" and len(result.history) == 1
+    assert result.history[0]["train_loss"] > 2 * math.log(10)
+    assert f"learning rate {lr:g} is too high for {optimizer}; try {lr / 10:g} or smaller" in result.reason
+
+
+def test_a_high_but_workable_rate_is_not_called_diverged(small_mnist):
+    # sgd at lr 1 is rough in epoch 1 (mean loss about ln(10)) and then learns: not a divergence.
+    result = train(small(learning_rate=1.0, epochs=2), dataset=small_mnist)
+    assert result.status == "finished" and result.history[-1]["test_accuracy"] > 0.3  # chance: 0.1
+
+
 def test_progress_streams_within_an_epoch_and_stop_keeps_finished_epochs(small_mnist):
     # A wide net makes each epoch last seconds, so a stop honoured only at epoch ends would show.
     config = RunConfig(hidden=(2048, 2048, 2048), train_examples=2100, epochs=5)

@@ -51,7 +51,10 @@ def test_train_stop_and_tools(worker):
     assert found["suggestion"] > 0 and len(found["rates"]) == len(found["losses"])
 
 
-def test_a_worker_that_dies_fails_its_run_and_is_replaced(worker):
+def test_a_worker_that_dies_fails_its_run_and_is_replaced(worker, tmp_path, monkeypatch):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))  # the workers' temp folder
     config = RunConfig(train_examples=20000, epochs=200)
 
     def kill_on_first_epoch(e):
@@ -62,6 +65,10 @@ def test_a_worker_that_dies_fails_its_run_and_is_replaced(worker):
     assert events[-1]["status"] == "failed"
     run, _ = _train(worker, RunConfig(train_examples=2100, epochs=1, hidden=(32,)))
     assert run.status == "finished"
+    # TensorFlow's autograph files: the killed worker could not clean up, its replacement removed the
+    # folder it left, and removed its own when it exited (with os._exit, which skips atexit).
+    worker.close()
+    assert list(tmp.iterdir()) == []
 
 
 def test_the_worker_exits_when_its_parent_goes(worker):

@@ -69,6 +69,11 @@ if not chosen:
     st.info("Select runs in the table to overlay their curves.")
     st.stop()
 
+for r in chosen:
+    if r.status == "diverged":  # its curve is a wreck, not a finding: say why, and what to try
+        st.warning(fmt.plain(f"{r.display_name} diverged: {r.data.get('reason') or 'its loss exploded'}. "
+                             f"Its curve shows a learning rate that is too high, not what its settings can do."))
+
 # --- the overlay ----------------------------------------------------------------------------------
 c1, c2, c3 = st.columns([3, 2, 2])
 x = c1.segmented_control("X axis", list(compare.X_AXES), format_func=compare.X_AXES.get, key="x_axis",

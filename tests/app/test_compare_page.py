@@ -99,7 +99,6 @@ def test_a_corrupt_run_is_listed_as_skipped_and_the_page_works(runs):
     assert "could not be read" in at.expander[0].label
 
 
-
 def test_records_of_the_wrong_shape_are_skipped_and_no_page_crashes(runs):
     ref, a, b = runs
     for i, (field, value) in enumerate([("tags", [1, 2]), ("environment", "str"), ("best_test_accuracy", "abc")]):
@@ -112,3 +111,23 @@ def test_records_of_the_wrong_shape_are_skipped_and_no_page_crashes(runs):
     assert any("tags[0] must be string" in t.value for t in at.text)
     at = open_page("details", run="20260101-000001-wrong-abcdef")
     assert not at.exception and "environment must be object" in shown(at.warning[0].value)
+
+
+def test_a_diverged_run_says_so_with_a_smaller_rate_on_every_page(runs):
+    ref, a, b = runs
+    reason = ("the training loss exploded to 3.59e+15 in epoch 1, more than 2 times the 2.31 of the untrained "
+              "network: the learning rate 10 is too high for sgd; try 1 or smaller (the learning-rate finder "
+              "suggests one)")
+    wreck = stored_run(RunStore(a.path.parent), RunConfig(learning_rate=10.0, epochs=3), [0.11],
+                       status="diverged")
+    RunStore(a.path.parent).update(wreck.run_id, reason=reason)
+
+    def texts(at):
+        return " ".join(w.value.replace("\\", "") for w in [*at.warning, *at.markdown, *at.caption])
+
+    at = open_page("compare", runs=f"{a.run_id},{wreck.run_id}")
+    assert not at.exception and "diverged: the training loss exploded" in texts(at)
+    assert "try 1 or smaller" in texts(at) and "too high" in texts(at)
+    for page, query in (("details", {"run": wreck.run_id}), ("train", {"run": wreck.run_id})):
+        at = open_page(page, **query)
+        assert not at.exception and "try 1 or smaller" in texts(at), page
