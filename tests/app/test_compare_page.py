@@ -123,7 +123,7 @@ def test_a_diverged_run_says_so_with_a_smaller_rate_on_every_page(runs):
     RunStore(a.path.parent).update(wreck.run_id, reason=reason)
 
     def texts(at):
-        return " ".join(w.value.replace("\\", "") for w in [*at.warning, *at.markdown, *at.caption])
+        return " ".join(shown(w.value) for w in [*at.warning, *at.markdown, *at.caption])
 
     at = open_page("compare", runs=f"{a.run_id},{wreck.run_id}")
     assert not at.exception and "diverged: the training loss exploded" in texts(at)
