@@ -96,7 +96,7 @@ with st.expander("Download the model and its record", expanded=False):
                               on_click="ignore", icon=":material/download:", key="download_model")
         if export.is_portable(run.model_path):
             st.markdown("**Use this model** with Keras 3 anywhere, no code from this project needed:")
-            st.code(export.usage_snippet(run.run_id, config.dataset), language="python")
+            st.code(export.usage_snippet(run.run_id, config.dataset), language="python", wrap_lines=True)
             st.caption(export.INPUTS)
         else:
             st.caption("This model was saved by an earlier version: it outputs logits for flat float 0-1 "
