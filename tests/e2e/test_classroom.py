@@ -32,7 +32,7 @@ def test_walk_a_lesson_predict_train_reveal(page, server):
     pg.get_by_text("The lesson sets: 300-100 relu nesterov n1000, 30 epochs").wait_for()
     expect(pg.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']")).to_have_count(0)  # nothing to change
     pg.get_by_role("button", name="Train", exact=True).click()
-    pg.get_by_text("The reveal").wait_for(timeout=120_000)  # a real run on 1,000 real images
+    pg.get_by_text("The reveal").wait_for(timeout=240_000)  # a real run on 1,000 real images (a busy CI: minutes)
     measured = pg.locator("[data-testid='stMetric']").filter(has_text="Measured: gap between training and test")
     prediction = pg.locator("[data-testid='stMetric']").filter(has_text="Your prediction")
     expect(prediction).to_contain_text("4.0 points")
