@@ -7,7 +7,7 @@ import streamlit as st
 from mnist_core import compare, curves, export
 from mnist_core.config import FIELDS
 from mnist_core.store import PROJECT_DIR, RUN_FILE, StoreError
-from ui import charts, datasets, fmt, services
+from ui import charts, datasets, fmt, inside, services
 
 GALLERY = 40  # misclassified images shown at once
 
@@ -103,46 +103,53 @@ with st.expander("Download the model and its record", expanded=False):
                        "images and is not compiled. Train the run again for a model that takes images as "
                        "they come and outputs probabilities.")
 
-# --- where the final model goes wrong --------------------------------------------------------------------
-analysis = d.get("analysis")
-st.header("Where it goes wrong", divider="gray")
-if not analysis:
-    st.info("This run has no final evaluation stored (it diverged, failed, or predates the feature).")
+# --- inside the network, epoch by epoch (from the run's snapshots) -------------------------------------------
+snaps, problems = inside.load(run)
+if snaps:
+    st.header("Inside the network, epoch by epoch", divider="gray")
+    inside.section(run, snaps, history, datasets.load(config.dataset))  # no dataset: it says why, no images
 else:
-    left, right = st.columns(2)
-    left.markdown("**Confusion matrix** (rows: true digit; columns: what the model said)")
-    left.altair_chart(charts.confusion(analysis["confusion"]), key="confusion")
-    right.markdown("**Accuracy per digit**")
-    right.altair_chart(charts.per_class(analysis["per_class_accuracy"]), key="per_class")
-
-    total = analysis["misclassified_total"]
-    st.markdown(f"**Misclassified test images**: {total:,} of 10,000, most confident mistakes first.")
-    digit = st.segmented_control("True digit", ["all", *range(10)], default="all", key="gallery_digit")
-    wrong = [m for m in analysis["misclassified"] if digit in (None, "all") or m["true"] == digit]
-    if not wrong:
-        st.caption("No mistakes stored for this digit.")
+    st.info(fmt.plain(inside.why_not(run, problems)))
+    # --- where the final model goes wrong --------------------------------------------------------------------
+    analysis = d.get("analysis")
+    st.header("Where it goes wrong", divider="gray")
+    if not analysis:
+        st.info("This run has no final evaluation stored (it diverged, failed, or predates the feature).")
     else:
-        ds = datasets.load(config.dataset)  # without it, the page says why and goes on
-        if ds is not None:
-            x_test = ds.x_test
-            shown = [m for m in wrong if m["index"] < len(x_test)][:GALLERY]  # a smaller test set than MNIST's
-            images = [(x_test[m["index"]].reshape(28, 28) * 255).astype(np.uint8) for m in shown]
-            captions = [f"{m['true']} → {m['pred']} ({m['confidence']:.0%})" for m in shown]
-            st.image(images, caption=captions, width=84)
-            st.caption(f"Showing {len(shown)} of {len(wrong)} stored; captions read true → predicted (confidence).")
+        left, right = st.columns(2)
+        left.markdown("**Confusion matrix** (rows: true digit; columns: what the model said)")
+        left.altair_chart(charts.confusion(analysis["confusion"]), key="confusion")
+        right.markdown("**Accuracy per digit**")
+        right.altair_chart(charts.per_class(analysis["per_class_accuracy"]), key="per_class")
 
-# --- layer health -----------------------------------------------------------------------------------------
-st.header("Layer health", divider="gray")
-if not any("dead_units" in h for h in history):
-    st.info("This run has no layer health stored.")
-else:
-    st.markdown(
-        "Measured after each epoch on 1,000 fixed training images. **Units that never activate**: the share "
-        "of each hidden layer's units whose input is negative for every image (a dead ReLU stays dead: the "
-        "notebook's reason to try ELU). **Gradient norm**: how strongly the loss pulls on each layer's weights; "
-        "if it shrinks towards the input, the first layers learn slowly (the notebook's reason for batch norm).")
-    left, right = st.columns(2)
-    left.altair_chart(charts.layer_health(history, "dead_units", "Units that never activate", best_epoch=best),
-                      key="dead")
-    right.altair_chart(charts.layer_health(history, "grad_norm", "Gradient norm (log)", log=True, best_epoch=best),
-                       key="grad")
+        total = analysis["misclassified_total"]
+        st.markdown(f"**Misclassified test images**: {total:,} of 10,000, most confident mistakes first.")
+        digit = st.segmented_control("True digit", ["all", *range(10)], default="all", key="gallery_digit")
+        wrong = [m for m in analysis["misclassified"] if digit in (None, "all") or m["true"] == digit]
+        if not wrong:
+            st.caption("No mistakes stored for this digit.")
+        else:
+            ds = datasets.load(config.dataset)  # without it, the page says why and goes on
+            if ds is not None:
+                x_test = ds.x_test
+                shown = [m for m in wrong if m["index"] < len(x_test)][:GALLERY]  # a smaller test set than MNIST's
+                images = [(x_test[m["index"]].reshape(28, 28) * 255).astype(np.uint8) for m in shown]
+                captions = [f"{m['true']} → {m['pred']} ({m['confidence']:.0%})" for m in shown]
+                st.image(images, caption=captions, width=84)
+                st.caption(f"Showing {len(shown)} of {len(wrong)} stored; captions read true → predicted (confidence).")
+
+    # --- layer health -----------------------------------------------------------------------------------------
+    st.header("Layer health", divider="gray")
+    if not any("dead_units" in h for h in history):
+        st.info("This run has no layer health stored.")
+    else:
+        st.markdown(
+            "Measured after each epoch on 1,000 fixed training images. **Units that never activate**: the share "
+            "of each hidden layer's units whose input is negative for every image (a dead ReLU stays dead: the "
+            "notebook's reason to try ELU). **Gradient norm**: how strongly the loss pulls on each layer's weights; "
+            "if it shrinks towards the input, the first layers learn slowly (the notebook's reason for batch norm).")
+        left, right = st.columns(2)
+        left.altair_chart(charts.layer_health(history, "dead_units", "Units that never activate", best_epoch=best),
+                          key="dead")
+        right.altair_chart(charts.layer_health(history, "grad_norm", "Gradient norm (log)", log=True, best_epoch=best),
+                           key="grad")

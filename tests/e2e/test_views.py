@@ -20,15 +20,39 @@ def _train(pg, server, query="epochs=2&train_examples=5000&learning_rate=0.1"):
 
 
 def test_details_of_a_trained_run(page, server):
+    """Run details of a fresh run: the epoch slider's views, and a click on a confusion-matrix cell shows
+    exactly that cell's test images."""
+    from mnist_core import snapshots
+
     pg = page
     run_id = _train(pg, server)
     pg.get_by_text("Open the run's details").click()
-    pg.get_by_text("Where it goes wrong").wait_for()
+    pg.get_by_text("Where it goes wrong at epoch 2").wait_for()
     pg.get_by_text("Misclassified test images").wait_for()
     assert run_id in pg.url
     expect(pg.locator("[data-testid='stImageContainer'] img")).to_have_count(40, timeout=30_000)
-    expect(pg.locator("[data-testid='stVegaLiteChart'] svg")).to_have_count(6, timeout=30_000)
+    # accuracy, loss; confusion, per digit, weight pictures, hidden space, 3 histograms, dead units, gradients
+    expect(pg.locator("[data-testid='stVegaLiteChart'] svg")).to_have_count(11, timeout=30_000)
     pg.get_by_text("Units that never activate").first.wait_for(timeout=10_000)
+    expect(pg.locator(".st-key-inside_units g.mark-image image")).to_have_count(300)
+
+    cm = snapshots.load(server["user"].get(run_id).path, 2)["confusion"].astype(int)
+    off = cm - np.diag(np.diag(cm))
+    true, said = (int(v) for v in np.unravel_index(off.argmax(), off.shape))
+    count = int(off[true, said])
+    # The count written on the cell is what the pointer lands on.
+    pg.locator(f".st-key-inside_confusion g.mark-text text[aria-label^='Predicted: {said}; True digit: {true};']").click()
+    pg.get_by_text(f"True {true}, said {said}").wait_for()
+    pg.get_by_text(f"{count:,} test images, most confident mistakes first").wait_for()
+    expect(pg.locator("[data-testid='stImageContainer'] img")).to_have_count(min(count, 40))
+    captions = pg.locator("[data-testid='stImageContainer'] [data-testid='stImageCaption']").all_inner_texts()
+    assert captions and all(c.startswith(f"{true} → {said} (") for c in captions)
+
+    # The slider goes back to epoch 1: everything is redrawn there.
+    pg.locator(".st-key-inside_epoch input[type='range']").focus()
+    pg.keyboard.press("Home")
+    pg.get_by_text("Where it goes wrong at epoch 1").wait_for()
+    pg.get_by_text("The hidden space at epoch 1").wait_for()
 
 
 def test_upload_a_digit_and_see_the_prediction(page, server, mnist):
