@@ -1,11 +1,14 @@
 """A class in a browser: walk a lesson as a student, a link that hides controls, the presenter view."""
 
+import os
 import re
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
+from bench import appserver
+from mnist_core.store import PROJECT_DIR
 from tests.e2e.conftest import wait_for_app
 
 PAGES = ["", "compare", "details", "try", "pca", "study", "lessons", "lessons?lesson=network-size&step=3", "class"]
@@ -19,30 +22,67 @@ def _wait_for_query(pg, text: str) -> None:
         raise AssertionError(pg.evaluate("location.href"))
 
 
-def test_walk_a_lesson_predict_train_reveal(page, server):
-    pg = page
-    pg.goto(f"{server['url']}/lessons")
-    wait_for_app(pg)
-    pg.get_by_role("link", name="Overfitting with a small training set").click()
-    pg.get_by_text("Train on 1,000 images").wait_for()
-    _wait_for_query(pg, "lesson=overfitting&step=1")
-    expect(pg.get_by_role("button", name="Train", exact=True)).to_have_count(0)  # predict first
-    pg.get_by_label("Your prediction (accuracy points)").fill("4")
+@pytest.fixture(scope="module")
+def shipped_server(tmp_path_factory, mnist_path):
+    """A server with the project's own reference runs, as a class gets it."""
+    root = tmp_path_factory.mktemp("lessons")
+    env = {**os.environ, "MNIST_DATA": str(mnist_path), "MNIST_RUNS_DIR": str(root / "user"),
+           "MNIST_REFERENCE_RUNS": str(PROJECT_DIR / "cached_runs" / "reference")}
+    proc, url = appserver.start(env, root / "server.log")
+    yield url
+    appserver.stop(proc)
+
+
+def _predict_choice(pg, name: str) -> None:
+    pg.locator("[data-testid='stRadio'] label").filter(has_text=re.compile(f"^{re.escape(name)}$")).click()
     pg.get_by_role("button", name="Lock in my prediction").click()
-    pg.get_by_text("The lesson sets: 300-100 relu nesterov n1000, 30 epochs").wait_for()
-    expect(pg.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']")).to_have_count(0)  # nothing to change
-    pg.get_by_role("button", name="Train", exact=True).click()
-    pg.get_by_text("The reveal").wait_for(timeout=240_000)  # a real run on 1,000 real images (a busy CI: minutes)
-    measured = pg.locator("[data-testid='stMetric']").filter(has_text="Measured: gap between training and test")
-    prediction = pg.locator("[data-testid='stMetric']").filter(has_text="Your prediction")
-    expect(prediction).to_contain_text("4.0 points")
-    gap = float(re.search(r"(-?[0-9.]+) points", measured.inner_text()).group(1))
-    assert gap > 2  # a network trained on 1,000 images does better on them than on new ones
-    expect(prediction).to_contain_text(f"off by {abs(gap - 4):.1f} points")
-    expect(pg.locator("[data-testid='stVegaLiteChart']").last).to_contain_text("train")
+
+
+def _metric(pg, label: str):
+    return pg.locator("[data-testid='stMetric']").filter(has_text=label)
+
+
+def test_walk_a_whole_lesson_as_a_student(page, shipped_server):
+    """Every step of "How big must the network be?": three reveals from the shipped runs, then a run of
+    the student's own, each with the prediction beside the measured answer."""
+    pg = page
+    pg.goto(f"{shipped_server}/lessons")
+    wait_for_app(pg)
+    pg.get_by_role("link", name="How big must the network be?").click()
+    pg.get_by_text("Four networks, sixty epochs").wait_for()
+    _wait_for_query(pg, "lesson=network-size&step=1")
+    expect(pg.locator("[data-testid='stVegaLiteChart']")).to_have_count(0)  # nothing shown before predicting
+    _predict_choice(pg, "300-100")
+    expect(_metric(pg, "Measured: best test accuracy")).to_contain_text("1568-500 (98.10%)")
+    expect(_metric(pg, "Your prediction")).to_contain_text("300-100")
+    expect(_metric(pg, "Your prediction")).to_contain_text("not this time")
+    expect(pg.locator("[data-testid='stVegaLiteChart'] svg")).to_have_count(1)
+
     pg.get_by_role("link", name=re.compile("Step 2")).click()
-    pg.get_by_text("More data").first.wait_for()
-    _wait_for_query(pg, "lesson=overfitting&step=2")
+    pg.get_by_text("The same runs, against the clock").first.wait_for()
+    _predict_choice(pg, "100-30")
+    expect(_metric(pg, "Measured: training seconds to reach 97%")).to_contain_text("100-30")
+    expect(_metric(pg, "Your prediction")).to_contain_text("right")
+
+    pg.get_by_role("link", name=re.compile("Step 3")).click()
+    pg.get_by_text("What an epoch costs").first.wait_for()
+    pg.get_by_label("Your prediction (times)").fill("3")
+    pg.get_by_role("button", name="Lock in my prediction").click()
+    ratio = float(re.search(r"([0-9.]+)×", _metric(pg, "1568-500 ÷ 300-100").inner_text()).group(1))
+    assert 2 < ratio < 20  # measured on the shipped runs: the big net's epoch costs several times more
+    expect(_metric(pg, "Your prediction")).to_contain_text("3.00×")
+
+    pg.get_by_role("link", name=re.compile("Step 4")).click()
+    pg.get_by_text("Your turn: how small can it be?").first.wait_for()
+    pg.get_by_label("Your prediction (%)").fill("90")
+    pg.get_by_role("button", name="Lock in my prediction").click()
+    pg.get_by_role("button", name="Train", exact=True).click()
+    pg.get_by_text("The reveal").wait_for(timeout=240_000)  # a real run: 5 epochs of 10,000 images
+    accuracy = float(re.search(r"([0-9.]+)%", _metric(pg, "Measured: best test accuracy of You").inner_text()).group(1))
+    assert accuracy > 85  # even 30 hidden units learn MNIST in 5 epochs
+    expect(_metric(pg, "Your prediction")).to_contain_text("90.00%")
+    pg.get_by_role("link", name="Back to all lessons").click()
+    pg.get_by_text("Guided exercises").wait_for()
 
 
 def test_hide_removes_controls_and_lock_disables_them(page, server):
