@@ -154,3 +154,9 @@ def test_toolkit_fields_round_trip_through_link_and_label():
     assert back == config and not warnings
     assert config.steps_per_epoch == 55000 // 70
     assert "drop0.2" in config.label and "cosine" in config.label and "patience3" in config.label
+
+
+def test_integer_bounds_read_as_integers_in_messages():
+    # Issue 10: the seed's bound showed as 2.14748e+09.
+    with pytest.raises(ConfigError, match=r"seed must be in \[0, 2147483647\], not -1\."):
+        RunConfig(seed=-1)
