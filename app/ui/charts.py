@@ -65,7 +65,7 @@ def learning_rate(history: Sequence[dict], epochs: int, best_epoch: int | None =
     """The learning rate each epoch ended with (runs stored before it was recorded have none)."""
     df = pd.DataFrame([{"epoch": h["epoch"], "learning_rate": h["learning_rate"]} for h in history
                        if h.get("learning_rate") is not None], columns=["epoch", "learning_rate"])
-    chart = alt.Chart(df).mark_line(point=True, color="#7f7f7f", interpolate="step-after").encode(
+    chart = alt.Chart(df).mark_line(point=True, color="#7f7f7f").encode(
         x=alt.X("epoch:Q", title="Epoch", scale=alt.Scale(domain=[1, max(epochs, 2)]),
                 axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("learning_rate:Q", title="Learning rate", axis=alt.Axis(format="~g")),

@@ -38,7 +38,8 @@ st.subheader(fmt.plain(run.display_name))
 st.caption(fmt.say("{} · {} · created {} · {}", config.label, run.status, str(d.get("created") or "")[:19].replace("T", " "),
                    "reference run, shipped with the project" if run.reference else "your run"))
 if d.get("reason"):
-    st.warning(fmt.say("{}: {}", run.status.capitalize(), d["reason"]))
+    # A finished run's reason is news (early stopping), not a problem.
+    (st.info if run.status == "finished" else st.warning)(fmt.say("{}: {}", run.status.capitalize(), d["reason"]))
 if not history:
     st.info("This run has no finished epoch yet.")
     st.stop()
