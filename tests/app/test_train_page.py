@@ -155,3 +155,24 @@ def test_no_mnist_gives_a_page_saying_how_to_provide_it(queue, monkeypatch, tmp_
     text = _text(at)
     assert "does not exist" in text and "How to provide it" in text and "MNIST_DATA" in text
     assert not [b for b in at.button if b.label == "Train"]
+
+
+def test_toolkit_settings_come_from_the_link_and_the_schedule_is_drawn_before_training(queue):
+    at = open_page(dropout="0.2", l2="0.0001", schedule="cosine", validation="5000", patience="3")
+    assert not at.exception and not at.warning
+    assert at.select_slider(key="cfg_dropout").value == 0.2 and at.select_slider(key="cfg_l2").value == 1e-4
+    assert at.selectbox(key="cfg_schedule").value == "cosine" and at.number_input(key="cfg_patience").value == 3
+    text = _text(at)
+    assert "drop0.2" in text and "cosine" in text and "patience3" in text
+    assert "Learning rate over the run" in text and "785 steps an epoch" in text  # (60,000 - 5,000) // 70
+    assert "half a cosine wave" in text  # the note follows the choice
+
+
+def test_early_stopping_without_validation_says_how_to_fix_it(queue):
+    at = open_page()
+    at.number_input(key="cfg_patience").set_value(3).run()
+    assert not at.exception
+    assert any("patience" in shown(e.value) and "set validation to" in shown(e.value) for e in at.error)
+    assert at.button[0].disabled
+    linked = open_page(patience="3")  # a link asking for it alone falls back, saying why
+    assert any("set validation to" in shown(w.value) for w in linked.warning)
