@@ -91,8 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     w = sub.add_parser("sweep", help="train a preset grid of runs, skipping settings already stored",
                        description="Train a preset grid of runs one after the other. Settings already "
                                    "finished in the store are skipped, so an interrupted sweep resumes.")
-    w.add_argument("--preset", choices=["notebook"], default="notebook",
-                   help="notebook: the study notebook's grid (default)")
+    w.add_argument("--preset", choices=["notebook", "regularisation"], default="notebook",
+                   help="notebook: the study notebook's grid (default); regularisation: the initialiser, "
+                        "dropout, L1/L2, max-norm, clipping, each schedule and early stopping, one at a time, "
+                        "with a 5,000-image validation split")
     w.add_argument("--epochs", type=_field_type(FIELD_BY_NAME["epochs"]), default=None, metavar="INT",
                    help=f"epochs per run, {_bounds(FIELD_BY_NAME['epochs'])} (default: the preset's, "
                         f"60 for notebook)")

@@ -35,7 +35,19 @@ def notebook(epochs: int = NOTEBOOK_EPOCHS) -> list[RunConfig]:
     return unique
 
 
-PRESETS: dict[str, Callable[[int], list[RunConfig]]] = {"notebook": notebook}
+def regularisation(epochs: int = NOTEBOOK_EPOCHS) -> list[RunConfig]:
+    """The chapter after the notebook's, one knob at a time on the notebook's network, each with the
+    notebook loader's 5,000 validation examples so overfitting shows as a gap between the curves."""
+    base = RunConfig(epochs=epochs, validation=5000)
+    return [base,
+            base.replace(init="zeros"),  # symmetric weights: every unit of a layer learns the same thing
+            base.replace(dropout=0.2), base.replace(dropout=0.5),
+            base.replace(l2=1e-4), base.replace(l1=1e-5), base.replace(max_norm=2.0), base.replace(clip_norm=1.0),
+            *[base.replace(schedule=s) for s in ("exponential", "step", "cosine", "one_cycle", "plateau")],
+            base.replace(patience=5)]
+
+
+PRESETS: dict[str, Callable[[int], list[RunConfig]]] = {"notebook": notebook, "regularisation": regularisation}
 
 
 def plan(preset: str, epochs: int, store) -> tuple[list[RunConfig], list[RunConfig]]:

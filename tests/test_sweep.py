@@ -42,3 +42,15 @@ def test_sweep_cli_resumes(tmp_path, mnist_path):
     trained = [r for r in store.list() if r.config.hidden == (100, 30)]
     assert len(trained) == 1 and trained[0].status == "finished" and trained[0].model_path is None
     assert trained[0].data["tags"] == ["notebook"]
+
+
+def test_the_regularisation_grid_varies_one_toolkit_knob_at_a_time():
+    from mnist_core.config import RunConfig
+
+    grid = sweep.regularisation(epochs=10)
+    base = RunConfig(epochs=10, validation=5000)
+    assert grid[0] == base and len(set(grid)) == len(grid) == 14
+    for c in grid[1:]:
+        changed = {k for k, v in c.to_dict().items() if v != base.to_dict()[k]}
+        assert len(changed) == 1, changed
+    assert {c.schedule for c in grid} == {"constant", "exponential", "step", "cosine", "one_cycle", "plateau"}
