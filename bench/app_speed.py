@@ -9,7 +9,9 @@
 - Compare with 200 stored runs: from navigation to the table drawn, and to a 3-run overlay drawn;
 - Class with 200 runs of the last two hours: from navigation to the scatter and the best-settings
   table drawn (a server whose user store holds the 200 runs, beside the 14 shipped reference runs).
-Targets (issues 3 and 12): <= 3 s, <= 2.5 s, <= 2 s, Class <= 2 s.
+- Run details of a 60-epoch run with its 10 snapshots and every view (``--inside`` measures only this):
+  warm open by URL until the last view is drawn and the page is idle, and the epoch slider's redraw.
+Targets (issues 3, 11 and 12): <= 3 s, <= 2.5 s, <= 2 s, Class <= 2 s, Run details <= 2 s, slider <= 0.5 s.
 """
 
 from __future__ import annotations
@@ -110,14 +112,93 @@ def class_render(pg, url: str) -> tuple[float, float]:
     return by_url, time.perf_counter() - t
 
 
+def inside_store(folder: Path, data_path: str | None) -> str:
+    """A 60-epoch 300-100 run with snapshots at the 10 epochs of the schedule: one real epoch's snapshot
+    (7,000 images) written at each of them, and 60 history entries. Returns the run id."""
+    import numpy as np
+
+    from mnist_core import data, snapshots
+    from mnist_core.train import train
+
+    ds = data.load("mnist", data_path)
+    taken = []
+    train(RunConfig(epochs=1, train_examples=7000), lambda e: e["event"] == "snapshot" and taken.append(e["arrays"]),
+          dataset=ds)
+    store = RunStore(folder, reference_dir=False)
+    config = RunConfig(epochs=60)
+    run_id = store.create(config)
+    path = store.get(run_id).path
+    for epoch in snapshots.schedule(60):
+        snapshots.save(path, {**taken[0], "epoch": np.array(epoch, np.int64)})
+
+    def fill(d):
+        for e in range(1, 61):
+            acc = 0.98 - 0.05 / e
+            d["history"].append({"epoch": e, "train_loss": 1 - acc, "train_accuracy": acc, "test_loss": 1.1 - acc,
+                                 "test_accuracy": acc, "train_seconds": 0.6 * e, "wall_seconds": 0.65 * e,
+                                 "dead_units": [0.01, 0.02], "grad_norm": [0.3, 0.2, 0.1]})
+        d["status"] = "finished"
+    store.update(run_id, fill)
+    return run_id
+
+
+def idle(pg) -> None:
+    pg.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+
+
+def inside_render(pg, url: str, run_id: str) -> tuple[float, float]:
+    """Run details with every view, opened by URL on a warm server; then the slider moved one epoch back."""
+    t = time.perf_counter()
+    pg.goto(f"{url}/details?run={run_id}")
+    pg.get_by_text("The hidden space at epoch 60").wait_for(timeout=120_000)
+    pg.locator("[data-testid='stVegaLiteChart'] svg").nth(10).wait_for(timeout=120_000)
+    idle(pg)
+    opened = time.perf_counter() - t
+    pg.locator(".st-key-inside_epoch input[type='range']").focus()
+    t = time.perf_counter()
+    pg.keyboard.press("ArrowLeft")
+    pg.get_by_text("The hidden space at epoch 45").wait_for(timeout=120_000)
+    idle(pg)
+    return opened, time.perf_counter() - t
+
+
+def inside_only(args, tmp: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    run_id = inside_store(tmp / "inside", args.data)
+    env = {**os.environ, "MNIST_RUNS_DIR": str(tmp / "inside"), "MNIST_REFERENCE_RUNS": ""}
+    if args.data:
+        env["MNIST_DATA"] = args.data
+    opens, slides = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=appserver.CHROMIUM, args=appserver.CHROMIUM_FLAGS)
+        server, url = appserver.start(env, tmp / "server.log")
+        try:
+            inside_render(browser.new_page(viewport={"width": 1400, "height": 1000}), url, run_id)  # warms up
+            for _ in range(args.repeat):
+                a, b = inside_render(browser.new_page(viewport={"width": 1400, "height": 1000}), url, run_id)
+                opens.append(a)
+                slides.append(b)
+        finally:
+            appserver.stop(server)
+        browser.close()
+    med = statistics.median
+    print(f"\nRun details, 60-epoch run, 10 snapshots, warm server; median of {args.repeat}: "
+          f"open {med(opens):.2f} s (target 2), slider redraw {med(slides):.2f} s (target 0.5); "
+          f"all: {', '.join(f'{a:.2f}/{b:.2f}' for a, b in zip(opens, slides))}")
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=None)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--inside", action="store_true", help="measure only Run details with snapshots")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-app-"))
+    if args.inside:
+        return inside_only(args, tmp)
     fill_store(tmp / "many", 200)
     os.environ["BENCH_STORE"] = str(tmp / "many")
     env = {**os.environ, "MNIST_RUNS_DIR": str(tmp / "user"), "MNIST_REFERENCE_RUNS": str(tmp / "many")}

@@ -52,6 +52,18 @@ def why_not(run, problems: list[str]) -> str:
             "histograms are not shown. Train it again to see them.")
 
 
+def _draw(where, chart, key: str, **select):
+    """An Altair chart drawn from its Vega-Lite dict without Altair's schema validation, which costs more
+    than building the chart (a tenth of a second each, several a redraw)."""
+    return where.vega_lite_chart(chart.to_dict(validate=False), key=key, **select)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _unit_urls(path: str, epoch: int, snap_id: int, _snap: dict, _blank) -> list[str]:
+    """The weight pictures of one snapshot (as loaded: a changed file is a new object, a new id)."""
+    return inside_charts.unit_urls(_snap, _blank)
+
+
 def _rerun() -> None:
     """Rerun only this section when the run is a fragment rerun (a click in it), else the page."""
     try:
@@ -100,23 +112,23 @@ def section(run, snaps: dict[int, dict], history: list[dict], ds) -> None:
     left, right = st.columns(2)
     left.markdown("**Confusion matrix** (rows: true digit; columns: what the model said). Click a cell to "
                   "see its images; double-click to clear.")
-    event = left.altair_chart(inside_charts.confusion(cm), on_select="rerun", selection_mode=["cell", "cell_text"],
-                              key="inside_confusion")
+    event = _draw(left, inside_charts.confusion(cm), "inside_confusion", on_select="rerun",
+                  selection_mode=["cell", "cell_text"])
     chosen = (event or {}).get("selection", {})
     picked = chosen.get("cell") or chosen.get("cell_text") or []
     cell = (int(picked[0]["true"]), int(picked[0]["predicted"])) if picked else None
     right.markdown("**Accuracy per digit**")
-    right.altair_chart(charts.per_class(inside_charts.per_class(cm)), key="inside_per_class")
+    _draw(right, charts.per_class(inside_charts.per_class(cm)), "inside_per_class")
     _gallery(snap, cm, cell, x_test, y_test)
 
     st.subheader(f"What the first layer looks for, at epoch {epoch}")
-    _weights(snaps, snap, blank)
+    _weights(run, epoch, snaps, snap, blank)
 
     st.subheader(f"The hidden space at epoch {epoch}")
     st.markdown("The last hidden layer's activations for 2,000 fixed test images, flattened to two dimensions "
                 "(principal components, turned to line up with the previous snapshot). Colour is the true "
                 "digit, crosses are mistakes. Play from epoch 1 to watch the digits pull apart.")
-    st.altair_chart(inside_charts.hidden_space(snap), key="inside_hidden")
+    _draw(st, inside_charts.hidden_space(snap), "inside_hidden")
 
     st.subheader("Histograms per layer over the epochs")
     kind = st.segmented_control("Show", list(inside_charts.KIND_LABELS), default="weights",
@@ -127,13 +139,12 @@ def section(run, snaps: dict[int, dict], history: list[dict], ds) -> None:
     layers = len(snap[f"hist_{kind}"])
     cols = st.columns(min(layers, 3))
     for layer in range(layers):
-        cols[layer % len(cols)].altair_chart(inside_charts.histogram_heatmap(snaps, kind, layer, epoch),
-                                             key=f"inside_hist_{layer}")
+        _draw(cols[layer % len(cols)], inside_charts.histogram_heatmap(snaps, kind, layer, epoch),
+              f"inside_hist_{layer}")
     if any("dead_units" in h for h in history):
         left, right = st.columns(2)
-        left.altair_chart(charts.layer_health(history, "dead_units", "Units that never activate"), key="inside_dead")
-        right.altair_chart(charts.layer_health(history, "grad_norm", "Gradient norm (log)", log=True),
-                           key="inside_grad")
+        _draw(left, charts.layer_health(history, "dead_units", "Units that never activate"), "inside_dead")
+        _draw(right, charts.layer_health(history, "grad_norm", "Gradient norm (log)", log=True), "inside_grad")
 
     if st.session_state.get("inside_playing"):
         if epoch == epochs[-1]:
@@ -171,7 +182,7 @@ def _gallery(snap: dict, cm: np.ndarray, cell, x_test, y_test) -> None:
         st.caption(f"Showing the {GALLERY} most confident of {len(wrong):,}.")
 
 
-def _weights(snaps: dict[int, dict], snap: dict, blank) -> None:
+def _weights(run, epoch: int, snaps: dict[int, dict], snap: dict, blank) -> None:
     st.markdown("Each picture is one unit of the first hidden layer: the weight it gives each pixel (red "
                 "positive, blue negative, white zero; each unit scaled on its own). A PCA run's weights are "
                 "projected back to pixels. *Pushes towards* is the digit whose logit the unit raises most "
@@ -182,8 +193,8 @@ def _weights(snaps: dict[int, dict], snap: dict, blank) -> None:
     sort = left.selectbox("Order", list(inside_charts.SORTS), key="inside_sort")
     if units > MAX_UNITS_SHOWN:
         right.caption(f"The first {MAX_UNITS_SHOWN} of {units:,} units in this order.")
-    event = st.altair_chart(inside_charts.weight_grid(snap, sort, MAX_UNITS_SHOWN, blank), on_select="rerun",
-                            key="inside_units")
+    urls = _unit_urls(str(run.path), epoch, id(snap), snap, blank)
+    event = _draw(st, inside_charts.weight_grid(snap, sort, MAX_UNITS_SHOWN, urls), "inside_units", on_select="rerun")
     picked = (event or {}).get("selection", {}).get("unit") or []
     if not picked:
         st.caption("Click a unit to see how its picture formed over the epochs.")

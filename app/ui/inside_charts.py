@@ -56,11 +56,15 @@ def unit_table(snap: dict, sort: str) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def weight_grid(snap: dict, sort: str, limit: int, blank: np.ndarray | None = None, columns: int = 20) -> alt.Chart:
+def unit_urls(snap: dict, blank: np.ndarray | None = None) -> list[str]:
+    """Every first-layer unit's picture as a PNG data URL, in the network's order."""
+    return [png_url(p) for p in signed_rgb(snap["first_weights"], blank)]
+
+
+def weight_grid(snap: dict, sort: str, limit: int, urls: list[str], columns: int = 20) -> alt.Chart:
     """The first layer's units as clickable 28x28 pictures in a grid (selection ``unit``)."""
     df = unit_table(snap, sort).head(limit).copy()
-    rgb = signed_rgb(snap["first_weights"][df["unit"].to_numpy()], blank)
-    df["image"] = [png_url(p) for p in rgb]
+    df["image"] = [urls[u] for u in df["unit"]]
     df["col"], df["row"] = df.index % columns, df.index // columns
     df["digit"] = df["pushes"].astype(str)
     pick = alt.selection_point(name="unit", fields=["unit"], on="click", clear="dblclick")
@@ -97,10 +101,13 @@ def confusion(cm: np.ndarray) -> alt.LayerChart:
                             alt.Color("count:Q", scale=alt.Scale(scheme="oranges",
                                                                  domain=[0, max(1, int(off["count"].max()))]),
                                       legend=alt.Legend(title="Mistakes"))),
-        strokeWidth=alt.condition(pick | pick_text, alt.value(3), alt.value(0), empty=False),
+        strokeWidth=alt.condition(pick, alt.value(3), alt.value(0), empty=False),
         tooltip=tooltip,
     ).add_params(pick)
-    text = base.mark_text(fontSize=11).encode(text="count:Q", tooltip=tooltip).add_params(pick_text)
+    text = base.mark_text().encode(
+        text="count:Q", tooltip=tooltip,
+        size=alt.condition(pick_text, alt.value(17), alt.value(11), empty=False),  # the clicked count grows
+    ).add_params(pick_text)
     return (cells + text).properties(height=330)
 
 
