@@ -78,3 +78,69 @@ def test_band_frame_aggregates_a_seed_group(store):
     assert list(group["hi"]) == [0.92, 0.95] and set(group["n"]) == {3}
     alone = df[~df["run"].str.contains("seeds")]
     assert list(alone["lo"]) == list(alone["hi"]) == list(alone["mean"]) == [0.8, 0.85, 0.9]
+
+
+def test_every_column_of_the_table_says_what_the_run_did(store, tmp_path):
+    run = stored_run(store, RunConfig(hidden=(64, 32), activation="elu", batch_norm=True, optimizer="adam",
+                                      learning_rate=0.002, batch_size=35, epochs=3),
+                     [0.96, 0.975, 0.985], name="mine", tags=["t1"], seconds_per_epoch=2.0)
+    store.update(run.run_id, group="g7", param_count=1234)
+    shipped = stored_run(RunStore(tmp_path / "ref"), RunConfig(pca=50, epochs=1), [0.5])
+    table = compare.runs_table([store.get(run.run_id), store.get(shipped.run_id)])
+    assert list(table.columns) == list(compare._COLUMNS)
+    row = table.iloc[0]
+    expected = {"run_id": run.run_id, "label": "mine", "status": "finished", "reference": False,
+                "hidden": "64-32", "activation": "elu", "batch_norm": True, "pca": "", "optimizer": "adam",
+                "learning_rate": 0.002, "batch_size": 35, "epochs": 3, "best_test_accuracy": 0.985,
+                "final_test_accuracy": 0.985, "epochs_to_97": 2, "seconds_to_97": 4.0, "epochs_to_98": 3,
+                "seconds_to_98": 6.0, "seconds_per_epoch": 2.0, "params": 1234, "tags": "t1", "group": "g7"}
+    for key, value in expected.items():
+        assert row[key] == (pytest.approx(value) if isinstance(value, float) else value), key
+    assert row["created"].year >= 2026 and str(row["created"].tz) == "UTC"
+    other = table.iloc[1]
+    assert other["reference"] and other["pca"] == "50" and other["tags"] == "" and pd.isna(other["epochs_to_97"])
+
+
+def test_filter_looks_in_tags_and_ids_and_can_hide_reference_runs(store, tmp_path):
+    a = stored_run(store, RunConfig(), [0.9], tags=["lesson-3"])
+    ref = stored_run(RunStore(tmp_path / "ref"), RunConfig(seed=5), [0.9])
+    table = compare.runs_table([a, store.get(ref.run_id)])
+    assert list(compare.filter_table(table, "LESSON-3")["run_id"]) == [a.run_id]
+    assert list(compare.filter_table(table, ref.run_id[-6:])["run_id"]) == [ref.run_id]
+    assert list(compare.filter_table(table, "  ")["run_id"]) == list(table["run_id"])
+    assert list(compare.filter_table(table, include_reference=False)["run_id"]) == [a.run_id]
+    assert list(compare.filter_table(table, statuses=[])["run_id"]) == []
+
+
+def test_settings_read_as_people_write_them():
+    assert compare.format_setting([300, 100]) == "300-100"
+    assert compare.format_setting(True) == "on" and compare.format_setting(False) == "off"
+    assert compare.format_setting(0.010) == "0.01" and compare.format_setting(70) == "70"
+    assert compare.format_setting("elu") == "elu"
+    assert compare.settings_diff([]).empty
+
+
+def test_runs_without_epochs_give_empty_curves_and_settings_only_csv(store):
+    empty = store.get(store.create(RunConfig(activation="tanh")))
+    frame = compare.curves_frame([empty])
+    assert frame.empty and list(frame.columns[:2]) == ["run", "run_id"]
+    assert set(compare.curves.HISTORY_KEYS) <= set(frame.columns)
+    csv = pd.read_csv(io.StringIO(compare.curves_csv([empty])))
+    assert list(csv["run_id"]) == [empty.run_id] and list(csv["activation"]) == ["tanh"]
+    assert "Unnamed: 0" not in csv.columns  # no index column
+    band = compare.band_frame([empty], [empty], "test_accuracy")
+    assert band.empty and list(band.columns) == ["run", "epoch", "mean", "lo", "hi", "train_seconds",
+                                                 "wall_seconds", "n"]
+
+
+def test_curves_keep_their_order_and_a_fresh_index(store):
+    a = stored_run(store, RunConfig(), [0.5, 0.6])
+    b = stored_run(store, RunConfig(seed=1), [0.7])
+    frame = compare.curves_frame([a, b])
+    assert list(frame.columns[:2]) == ["run", "run_id"] and list(frame.index) == [0, 1, 2]
+    assert list(frame["run_id"]) == [a.run_id, a.run_id, b.run_id]
+    assert list(frame["run"]) == [compare.run_label(a)] * 2 + [compare.run_label(b)]
+    assert compare.run_label(a).endswith(" · " + a.run_id[-6:])
+    csv = pd.read_csv(io.StringIO(compare.curves_csv([a, b])))
+    assert "run" not in csv.columns and list(csv.columns[:2]) == ["run_id", "epoch"]
+    assert list(csv["test_accuracy"]) == [0.5, 0.6, 0.7]

@@ -3,6 +3,7 @@
     make mutation                      # every module below, then the table
     python -m tests.mutation.run store study   # some modules
     python -m tests.mutation.run --table       # only print the table of the last run
+    python -m tests.mutation.run --recheck     # after adding tests: run only the survivors again
 
 mutmut (configured in pyproject.toml, [tool.mutmut]) copies mnist_core/ to mutants/, makes one small
 change at a time (a flipped comparison, a changed constant, a dropped argument) and runs the fast unit
@@ -40,6 +41,32 @@ MODULES = {
         "x__read_idx_folder", "x__read_npz", "x_validate", "xǁDatasetǁsubset")],
 }
 CAUGHT = {"killed", "timeout", "caught by type check", "segfault"}
+
+
+def recheck_survivors() -> int:
+    """Forget the verdict of every surviving mutant (and those no test covered), keeping the kills.
+
+    Adding tests can only kill more mutants, so after new tests only the survivors need another run.
+    mutmut itself starts from scratch when the test selection in pyproject changes; this records the
+    new selection as the one the kept kills were made with."""
+    import json
+
+    from mutmut.configuration import config
+
+    reset = 0
+    for meta in (PROJECT / "mutants").rglob("*.py.meta"):
+        data = json.loads(meta.read_text())
+        for key, code in data["exit_code_by_key"].items():
+            if code in (0, 33):  # survived, no tests
+                data["exit_code_by_key"][key] = None
+                reset += 1
+        meta.write_text(json.dumps(data, indent=4))
+    stats = PROJECT / "mutants" / "mutmut-stats.json"
+    if stats.exists():
+        state = json.loads(stats.read_text())
+        state["config_fingerprint"] = config().config_fingerprint()
+        stats.write_text(json.dumps(state))
+    return reset
 
 
 def run(modules: list[str]) -> None:
@@ -86,6 +113,8 @@ def survivors() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    if "--recheck" in argv:
+        print(f"{recheck_survivors()} surviving mutants will run again", flush=True)
     if "--table" not in argv:
         wanted = [a for a in argv if not a.startswith("-")] or list(MODULES)
         unknown = [m for m in wanted if m not in MODULES]
