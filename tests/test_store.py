@@ -195,3 +195,50 @@ def test_links_planted_in_a_run_folder_are_never_followed(tmp_path):
     (run.path / "run.json").symlink_to(secret)
     warnings = []
     assert store.list(warnings) == [] and "unreadable" in warnings[0]
+
+
+def test_limits_of_names_and_tags_are_inclusive(store):
+    run_id = store.create(RunConfig())
+    store.rename(run_id, "n" * 100)
+    store.set_tags(run_id, ["t" * 40] + [f"x{i}" for i in range(19)])
+    run = store.get(run_id)
+    assert run.display_name == "n" * 100 and len(run.data["tags"]) == 20
+    store.rename(run_id, "   ")  # a blank name is no name: the label shows instead
+    assert store.get(run_id).data["name"] is None and store.get(run_id).display_name == "300-100 relu sgd"
+    with pytest.raises(StoreError, match="control characters"):
+        store.set_tags(run_id, ["ok", "tab\there"])
+    with pytest.raises(StoreError, match="must be text"):
+        store.rename(run_id, 42)
+
+
+def test_listing_is_newest_first_and_finds_runs_by_exact_settings(store):
+    old, new, mid = store.create(RunConfig(epochs=5)), store.create(RunConfig(epochs=5, seed=1)), \
+        store.create(RunConfig(epochs=6))
+    for run_id, month in ((old, 1), (new, 3), (mid, 2)):
+        store.update(run_id, created=f"2026-0{month}-01T00:00:00+00:00")
+    assert [r.run_id for r in store.list()] == [new, mid, old]
+    store.update(old, status="finished")
+    assert [r.run_id for r in store.find_settings(RunConfig(epochs=5))] == [old]
+    again = store.create(RunConfig(epochs=5))  # same settings, still queued
+    assert [r.run_id for r in store.find_settings(RunConfig(epochs=5), statuses=("queued",))] == [again]
+    assert store.find_settings(RunConfig(epochs=7)) == []
+
+
+def test_a_run_left_running_by_a_dead_process_can_be_deleted(store):
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True).stdout)
+    run_id = store.create(RunConfig())
+    store.update(run_id, status="running", owner={**store_mod.owner_token(), "pid": dead})
+    store.delete(run_id)
+    assert store.list() == []
+    with pytest.raises(StoreError, match="There is no run"):
+        store.get(run_id)
+
+
+def test_the_record_says_where_and_with_what_it_was_trained(store):
+    run = store.get(store.create(RunConfig(pca_variance=0.9)))
+    env = run.data["environment"]
+    assert env["python"] == sys.version.split()[0] and env["host"] and env["machine"] and env["platform"]
+    assert run.data["param_count"] is None  # known only after PCA has chosen its components
+    assert run.data["schema"] >= 1 and run.data["run_id"] == run.run_id and run.data["status"] == "queued"
+    assert run.data["milestones"] == {"97": None, "98": None} and run.data["history"] == []
