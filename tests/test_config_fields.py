@@ -45,3 +45,41 @@ def test_each_field_survives_a_link_and_run_json(f):
     assert RunConfig.from_query(query) == (config, [])
     assert RunConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     assert config.config_hash != RunConfig().config_hash
+
+
+@pytest.mark.parametrize("text, value", [("1", True), ("TRUE", True), ("Yes", True), (" on ", True),
+                                         ("0", False), ("false", False), ("NO", False), ("off", False),
+                                         ("", False)])
+def test_a_link_spells_on_and_off_in_the_usual_ways(text, value):
+    assert RunConfig.from_query({"batch_norm": text}) == (RunConfig(batch_norm=value), [])
+
+
+def test_link_values_are_read_as_people_write_them():
+    assert RunConfig.from_query({"hidden": "300,100"})[0].hidden == (300, 100)  # commas as well as dashes
+    config, warnings = RunConfig.from_query({"hidden": ["64", "32"]})  # hidden= twice: not read as one value
+    assert config.hidden == (300, 100) and len(warnings) == 1 and "hidden" in warnings[0]
+    assert RunConfig.from_query({"epochs": " 7 "})[0].epochs == 7
+    edge = "1" * 200  # the longest value read: parsed (and then out of range), not cut off
+    assert "more than 200" not in RunConfig.from_query({"epochs": edge})[1][0]
+    assert "more than 200" in RunConfig.from_query({"epochs": edge + "1"})[1][0]
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"hidden": "300-x"}, "Ignored the link's hidden: '300-x' is not hidden sizes like 300-100."),
+    ({"epochs": "ten"}, "Ignored the link's epochs: 'ten' is not a whole number."),
+    ({"learning_rate": "fast"}, "Ignored the link's learning_rate: 'fast' is not a number."),
+    ({"batch_norm": "maybe"}, "Ignored the link's batch_norm: 'maybe' is not true or false."),
+    ({"pca": "50", "pca_variance": "0.9"}, "Ignored the link's settings: Choose PCA by component count or by "
+                                           "variance kept, not both: set pca or pca_variance to 0."),
+])
+def test_a_bad_link_says_exactly_what_was_ignored(params, message):
+    config, warnings = RunConfig.from_query(params)
+    assert warnings == [message] and config == RunConfig()
+
+
+def test_a_seed_group_counts_up_from_the_seed_within_its_bound():
+    assert RunConfig().seed_group(1, "x") == (None, [RunConfig()])
+    group, configs = RunConfig(seed=5).seed_group(3, "stamp")
+    assert group == f"{RunConfig(seed=5).settings_hash()}-stamp" and [c.seed for c in configs] == [5, 6, 7]
+    top = 2**31 - 1
+    assert [c.seed for c in RunConfig(seed=top - 1).seed_group(4, "s")[1]] == [top - 1, top]
