@@ -144,3 +144,35 @@ def test_curves_keep_their_order_and_a_fresh_index(store):
     csv = pd.read_csv(io.StringIO(compare.curves_csv([a, b])))
     assert "run" not in csv.columns and list(csv.columns[:2]) == ["run_id", "epoch"]
     assert list(csv["test_accuracy"]) == [0.5, 0.6, 0.7]
+
+
+def test_filters_combine_and_words_are_literal(store, tmp_path):
+    a = stored_run(store, RunConfig(activation="elu"), [0.9], name="net (v2.1)")
+    b = stored_run(store, RunConfig(activation="elu", seed=3), [0.9], status="stopped")
+    ref = stored_run(RunStore(tmp_path / "ref"), RunConfig(activation="elu", seed=4), [0.9])
+    table = compare.runs_table([a, b, store.get(ref.run_id)])
+    assert list(compare.filter_table(table, "elu", ["stopped"])["run_id"]) == [b.run_id]
+    assert list(compare.filter_table(table, "elu", include_reference=False)["run_id"]) == [a.run_id, b.run_id]
+    assert list(compare.filter_table(table, "(v2.1)")["run_id"]) == [a.run_id]  # not a regular expression
+    assert list(compare.filter_table(table, "v2.1 elu")["run_id"]) == [a.run_id]
+    assert compare.filter_table(table, "xx").empty
+
+
+def test_the_diff_has_a_column_per_run_named_like_its_legend(store):
+    a = stored_run(store, RunConfig(), [0.9])
+    b = stored_run(store, RunConfig(learning_rate=0.1), [0.9])
+    diff = compare.settings_diff([a, b])
+    assert list(diff.columns) == [compare.run_label(a), compare.run_label(b)]
+    assert list(diff.loc["Learning rate"]) == ["0.01", "0.1"]
+
+
+def test_a_seed_band_is_named_by_its_settings_and_smoothed_like_the_curves(store):
+    for seed, accs in ((1, [0.5, 0.9, 0.5]), (2, [0.5, 0.9, 0.5])):
+        run_id = stored_run(store, RunConfig(seed=seed), accs).run_id
+        store.update(run_id, group="g", label="my settings")
+    empty = store.get(store.create(RunConfig(seed=9)))  # selected, but nothing trained yet
+    members = [r for r in store.list() if r.data.get("group") == "g"]
+    band = compare.band_frame([empty, members[0]], store.list(), "test_accuracy", smoothing=0.5)
+    assert set(band["run"]) == {"my settings (×2 seeds)"}
+    assert list(band["mean"]) == pytest.approx(compare.curves.smooth([0.5, 0.9, 0.5], 0.5))
+    assert list(band.index) == [0, 1, 2]
