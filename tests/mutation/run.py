@@ -97,15 +97,18 @@ def _match(pattern: str, name: str) -> bool:
 
 
 def table(by_module: dict[str, Counter]) -> str:
-    rows = ["| module | mutants | killed | survived | not run | score |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    """Per module: killed of those that ran, and killed of all (mutants not run counted as surviving)."""
+    rows = ["| module | mutants | killed | survived | not run | killed of those run | killed of all |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for m in MODULES:
         c = by_module.get(m, Counter())
+        total = sum(c.values())
         caught = sum(v for k, v in c.items() if k in CAUGHT)
         unchecked = c["not checked"]
-        survived = sum(c.values()) - caught - unchecked  # survived, no tests, suspicious
-        checked = caught + survived
-        score = f"{caught / checked:.0%}" if checked else "-"
-        rows.append(f"| {m} | {sum(c.values())} | {caught} | {survived} | {unchecked} | {score} |")
+        survived = total - caught - unchecked  # survived, no tests, suspicious
+        ran = f"{caught / (caught + survived):.0%}" if caught + survived else "-"
+        every = f"{caught / total:.0%}" if total else "-"
+        rows.append(f"| {m} | {total} | {caught} | {survived} | {unchecked} | {ran} | {every} |")
     return "\n".join(rows)
 
 
