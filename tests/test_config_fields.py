@@ -83,3 +83,9 @@ def test_a_seed_group_counts_up_from_the_seed_within_its_bound():
     assert group == f"{RunConfig(seed=5).settings_hash()}-stamp" and [c.seed for c in configs] == [5, 6, 7]
     top = 2**31 - 1
     assert [c.seed for c in RunConfig(seed=top - 1).seed_group(4, "s")[1]] == [top - 1, top]
+
+
+def test_a_repeated_parameter_takes_its_last_value_and_an_empty_one_its_default():
+    assert RunConfig.from_query({"epochs": ["3", "4", "5"]}) == (RunConfig(epochs=5), [])
+    config, warnings = RunConfig.from_query({"epochs": []})
+    assert config == RunConfig() and len(warnings) == 1 and "epochs" in warnings[0]

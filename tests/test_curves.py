@@ -38,3 +38,9 @@ def test_best_and_seconds_per_epoch():
     h = _h([0.9, 0.95, 0.93])
     assert curves.best(h) == 0.95 and curves.seconds_per_epoch(h) == 0.5
     assert curves.best([]) is None and curves.seconds_per_epoch([]) is None
+
+
+def test_a_missing_point_does_not_poison_the_smoothed_points_after_it():
+    out = curves.smooth([1.0, float("nan"), 1.0, None, 1.0], 0.5)
+    assert math.isnan(out[1]) and out[3] is None
+    assert [out[0], out[2], out[4]] == [pytest.approx(1.0)] * 3
