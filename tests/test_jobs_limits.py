@@ -68,7 +68,7 @@ def test_max_trainings_bounds_what_runs_at_once(tmp_path, monkeypatch):
         q.close()
 
 
-@pytest.mark.parametrize("env, expected", [("500", 500.0), ("2048.5", 2048.5), ("", 1200.0), ("big", 1200.0)])
+@pytest.mark.parametrize("env, expected", [("500", 500.0), ("2048.5", 2048.5), ("", 1600.0), ("big", 1600.0)])
 def test_worker_memory_limit_from_the_environment(tmp_path, monkeypatch, env, expected):
     monkeypatch.setenv("MNIST_WORKER_MAX_MB", env)
     assert jobs.default_worker_limit() == expected
