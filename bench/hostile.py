@@ -117,11 +117,7 @@ async def huge(url: str, stats: dict) -> None:
         await asyncio.sleep(2)
     async with Session(url, LARGEST_ALLOWED) as s:
         await s.rerun()
-        while ("button", "Train") not in s.ids:
-            await asyncio.sleep(0.05)
-        await s.click("Train")
-        while "run=" not in s.query:
-            await asyncio.sleep(0.05)
+        await s.train()
 
 
 async def _text_containing(s: Session, fragment: str, since: float) -> str:

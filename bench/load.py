@@ -68,12 +68,7 @@ async def client_session(url: str, i: int, latencies: list, done: list, lost: li
 
     async with Session(url, START.format(i=i)) as s:
         await s.rerun()
-        while ("button", "Train") not in s.ids:
-            await asyncio.sleep(0.05)
-        await s.click("Train")
-        while "run=" not in s.query:
-            await asyncio.sleep(0.05)
-        run_id = s.query.split("run=")[1].split("&")[0]
+        run_id = await s.train()
         bn = False
         while store.get(run_id).status in ("queued", "running"):
             bn = not bn

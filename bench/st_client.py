@@ -73,6 +73,15 @@ class Session:
     async def click(self, label: str) -> None:
         await self.rerun(trigger=self.ids[("button", label)])
 
+    async def train(self) -> str:
+        """Press Train once the page has drawn it; the new run's id, once the page's link names it."""
+        while ("button", "Train") not in self.ids:
+            await asyncio.sleep(0.05)
+        await self.click("Train")
+        while "run=" not in self.query:
+            await asyncio.sleep(0.05)
+        return self.query.split("run=")[1].split("&")[0]
+
     async def toggle(self, label: str, value: bool) -> None:
         wid = self.ids[("checkbox", label)]
         self.widgets[wid] = WidgetState(id=wid, bool_value=value)
