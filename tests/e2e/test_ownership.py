@@ -5,6 +5,7 @@ import concurrent.futures
 import os
 import re
 import pytest
+from playwright.sync_api import expect
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 from bench import appserver
@@ -154,8 +155,18 @@ def test_a_browser_cannot_delete_another_browsers_run(chromium, classroom):
         teacher.reload()
         wait_for_app(teacher)
         teacher.get_by_text("Rename, tag or delete (1 selected, as the teacher)").click()
-        teacher.get_by_text("Yes, delete the 1 selected run(s)").click()
-        teacher.get_by_role("button", name="Delete").click()
+        # Tick until the page has seen the tick (a click landing during the expander's rerun is lost).
+        confirm = teacher.get_by_role("checkbox", name="Yes, delete the 1 selected run(s)")
+        delete = teacher.get_by_role("button", name="Delete")
+        for _ in range(5):
+            if not confirm.is_checked():
+                teacher.get_by_text("Yes, delete the 1 selected run(s)").click()
+            try:
+                expect(delete).to_be_enabled(timeout=5_000)
+                break
+            except AssertionError:
+                continue
+        delete.click()
         _shot(teacher, "teacher-deleted")
         teacher.get_by_text("No runs yet").or_(teacher.get_by_text("Select runs in the table")).wait_for()
         assert run_id not in [r.run_id for r in store.list()]
