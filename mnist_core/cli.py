@@ -91,13 +91,18 @@ def build_parser() -> argparse.ArgumentParser:
     w = sub.add_parser("sweep", help="train a preset grid of runs, skipping settings already stored",
                        description="Train a preset grid of runs one after the other. Settings already "
                                    "finished in the store are skipped, so an interrupted sweep resumes.")
-    w.add_argument("--preset", choices=["notebook", "regularisation"], default="notebook",
+    w.add_argument("--preset", choices=["notebook", "regularisation", "tuning", "tuned"], default="notebook",
                    help="notebook: the study notebook's grid (default); regularisation: the initialiser, "
                         "dropout, L1/L2, max-norm, clipping, each schedule and early stopping, one at a time, "
-                        "with a 5,000-image validation split")
+                        "with a 5,000-image validation split; tuning: every optimizer at 5 learning rates "
+                        "for 20 epochs, judged on a 5,000-image validation split; tuned: each optimizer at "
+                        "the rate its tuning runs chose (run tuning first)")
     w.add_argument("--epochs", type=_field_type(FIELD_BY_NAME["epochs"]), default=None, metavar="INT",
                    help=f"epochs per run, {_bounds(FIELD_BY_NAME['epochs'])} (default: the preset's, "
-                        f"60 for notebook)")
+                        f"20 for tuning, 60 for the others)")
+    w.add_argument("--seeds", type=int, default=1, choices=range(1, 11), metavar="N",
+                   help="train every setting with seeds 42, 43, ... as one seed group per setting (1-10, "
+                        f"default 1; nets over {1_000_000:,} weights get at most 3)")
     w.add_argument("--data", help="dataset location, as for train")
     w.add_argument("--no-model", action="store_true", help="do not save model.keras files (reference runs)")
     w.add_argument("--tag", action="append", default=[], help="tag every run (repeatable)")
@@ -325,8 +330,17 @@ def cmd_download(args: argparse.Namespace, store: RunStore) -> int:
 def cmd_sweep(args: argparse.Namespace, store: RunStore) -> int:
     from . import sweep
 
-    epochs = args.epochs or sweep.NOTEBOOK_EPOCHS
-    todo, done = sweep.plan(args.preset, epochs, store)
+    epochs = sweep.preset_epochs(args.preset, args.epochs)
+    todo, done = sweep.plan(args.preset, epochs, store, seeds=args.seeds)
+    group = (lambda c: sweep.group_of(args.preset, c)) if args.seeds > 1 else (lambda c: None)
+    for c in done:  # runs stored before the sweep had seeds join their group
+        for run in store.find_settings(c):
+            if run.data.get("group") != group(c) and group(c):
+                store.update(run.run_id, group=group(c))
+    if args.preset == "tuned" and not todo + done:
+        print("sweep tuned: no optimizer has its whole tuning grid in the store yet; run "
+              "`sweep --preset tuning` first", file=sys.stderr)
+        return 2
     for config in todo:  # read once, cached: later checks are free
         _check_data(config, args.data)
     print(f"sweep {args.preset}: {len(todo) + len(done)} settings, {len(done)} already in {store.user_dir}, "
@@ -340,7 +354,8 @@ def cmd_sweep(args: argparse.Namespace, store: RunStore) -> int:
                 if e["event"] == "epoch" and (e["epoch"] % 10 == 0 or e["epoch"] == config.epochs):
                     print(f"  [{i}/{len(todo)}] {config.label}: epoch {e['epoch']}/{config.epochs} "
                           f"test acc {_pct(e['test_accuracy'])}, {e['train_seconds']:.1f} s", flush=True)
-            run = _run_stoppable(stopper, store, store.create(config, tags=[args.preset, *args.tag]),
+            run = _run_stoppable(stopper, store, store.create(config, tags=[args.preset, *args.tag],
+                                                               group=group(config)),
                                  config=config, on_event=on_event, data_path=args.data,
                                  save_model=not args.no_model)
             failed += run.status != "finished"

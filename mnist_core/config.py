@@ -63,6 +63,10 @@ FIELDS: tuple[Field, ...] = (
     Field("batch_norm", "bool", False,
           "Batch normalization (momentum 0.9) between each hidden Dense layer and its activation.",
           "Batch norm"),
+    Field("bn_eval", "choice", "moving",
+          "How batch norm normalises when evaluating: moving averages collected in training (Keras' way, "
+          "correct), or the statistics of the evaluated set itself, as the notebook did with training=True. "
+          "Only with batch norm.", "Batch norm at evaluation", choices=("moving", "batch"), since=2),
     Field("pca", "int", 0, "Compress the 784 pixels to this many principal components (0 = off).",
           "PCA components", lo=1, hi=783, zero_means_off=True),
     Field("pca_variance", "float", 0.0,
@@ -127,6 +131,7 @@ class RunConfig:
     hidden: tuple[int, ...] = (300, 100)
     activation: str = "relu"
     batch_norm: bool = False
+    bn_eval: str = "moving"
     pca: int = 0
     pca_variance: float = 0.0
     optimizer: str = "sgd"
@@ -160,6 +165,9 @@ class RunConfig:
         if self.patience and not self.validation:
             raise ConfigError("Early stopping (patience) watches the validation loss: set validation to a "
                               "number of held-out examples, e.g. 5000, or patience to 0.")
+        if self.bn_eval != "moving" and not self.batch_norm:
+            raise ConfigError("bn_eval chooses how batch norm evaluates: turn batch_norm on, or leave bn_eval "
+                              "at moving.")
         if self.schedule == "plateau" and not self.validation:
             raise ConfigError("The plateau schedule watches the validation loss: set validation to a number "
                               "of held-out examples, e.g. 5000, or choose another schedule.")
@@ -204,7 +212,7 @@ class RunConfig:
         """A short human label, e.g. '300-100 elu BN pca154 nesterov'. Non-default extras are appended."""
         parts = ["-".join(map(str, self.hidden)), self.activation]
         if self.batch_norm:
-            parts.append("BN")
+            parts.append("BN" if self.bn_eval == "moving" else "BN(batch-eval)")
         if self.pca:
             parts.append(f"pca{self.pca}")
         if self.pca_variance:

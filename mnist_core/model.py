@@ -5,7 +5,8 @@ normalises the pre-activations of a mini-batch to zero mean and unit variance, t
 learn a scale (gamma) and shift (beta). While training it uses the statistics of the current batch;
 when evaluating it uses moving averages collected during training (momentum 0.9), so a test
 prediction does not depend on which other images share its batch. (The notebook evaluated with
-``training=True``, i.e. with test-batch statistics; we do not copy that.)
+``training=True``, i.e. with test-batch statistics; ``bn_eval="batch"`` reproduces that, see
+``batch_statistics_logits``.)
 
 With ``dropout`` each hidden activation is followed by a dropout layer (alpha dropout for SELU,
 which keeps its self-normalising mean and variance); it is active only while training.
@@ -181,6 +182,21 @@ def for_export(model: "keras.Model", config: RunConfig, pca=None) -> "keras.Mode
     # Built now, so its (fresh) state is saved and a loaded model's optimizer matches it without warnings.
     optimizer.build(exported.trainable_variables)
     return exported
+
+
+def batch_statistics_logits(model: "keras.Model", x):
+    """The logits as the notebook evaluated them (``training=True`` in TF1): every batch-norm layer
+    normalises with the mean and variance of ``x`` itself (the whole evaluated set, one batch, as the
+    notebook fed it) instead of its moving averages. Unlike calling the model with training=True, this
+    leaves the moving averages alone and drops nothing."""
+    h = x
+    for layer in model.layers[1:]:  # layers[0] is the input
+        if isinstance(layer, keras.layers.BatchNormalization):
+            mean, variance = tf.nn.moments(h, axes=[0])  # per unit, over the batch (biased, as in training)
+            h = tf.nn.batch_normalization(h, mean, variance, layer.beta, layer.gamma, layer.epsilon)
+        elif not isinstance(layer, RateDropout):  # dropout is off when evaluating
+            h = layer(h)
+    return h
 
 
 def without_dropout(model: "keras.Model", config: RunConfig) -> "keras.Model":

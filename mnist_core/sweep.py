@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from . import tuning
 from .config import OPTIMIZERS, RunConfig
 
 NOTEBOOK_EPOCHS = 60
@@ -25,6 +26,8 @@ def notebook(epochs: int = NOTEBOOK_EPOCHS) -> list[RunConfig]:
         # ReLU / ELU, each with and without batch norm.
         base.replace(activation="elu"), base.replace(batch_norm=True),
         base.replace(activation="elu", batch_norm=True),
+        # The same two batch-norm nets evaluated as the notebook did (test-batch statistics).
+        base.replace(batch_norm=True, bn_eval="batch"), base.replace(activation="elu", batch_norm=True, bn_eval="batch"),
         # The six optimizers on 300-100 ReLU.
         *[base.replace(optimizer=o) for o in OPTIMIZERS],
     ]
@@ -47,11 +50,44 @@ def regularisation(epochs: int = NOTEBOOK_EPOCHS) -> list[RunConfig]:
             base.replace(patience=5)]
 
 
-PRESETS: dict[str, Callable[[int], list[RunConfig]]] = {"notebook": notebook, "regularisation": regularisation}
+PRESETS: dict[str, Callable[[int], list[RunConfig]]] = {
+    "notebook": notebook, "regularisation": regularisation,
+    # Fair optimizers (see tuning.py): first the rate grid on the validation split, then each
+    # optimizer's chosen rate for the full run; "tuned" reads the tuning runs from the store.
+    "tuning": tuning.tuning_grid, "tuned": None}
+DEFAULT_EPOCHS = {"tuning": tuning.TUNING_EPOCHS}
 
 
-def plan(preset: str, epochs: int, store) -> tuple[list[RunConfig], list[RunConfig]]:
-    """(to train, already done): settings finished in the store are not trained again."""
-    configs = PRESETS[preset](epochs)
+def preset_epochs(preset: str, epochs: int | None) -> int:
+    return epochs or DEFAULT_EPOCHS.get(preset, NOTEBOOK_EPOCHS)
+
+
+def settings(preset: str, epochs: int, store) -> list[RunConfig]:
+    """The preset's settings; "tuned" has one per optimizer whose tuning grid is in the store."""
+    if preset == "tuned":
+        return tuning.tuned_grid(store.list(), epochs)
+    return PRESETS[preset](epochs)
+
+
+def group_of(preset: str, config: RunConfig) -> str | None:
+    """The seed group a sweep run belongs to: stable across sessions, so a resumed sweep (or another
+    machine's) adds to the same group. Named by the settings without the seed."""
+    return f"{preset}-{config.replace(seed=RunConfig().seed).settings_hash()}"
+
+
+# The two 1568-500 cells cost as much as the other twelve together; with several seeds they get at
+# most this many (the spread of a big net's curves is no larger than a small one's).
+LARGE_PARAMS, LARGE_SEEDS = 1_000_000, 3
+
+
+def plan(preset: str, epochs: int, store, seeds: int = 1) -> tuple[list[RunConfig], list[RunConfig]]:
+    """(to train, already done): settings finished in the store are not trained again. With
+    ``seeds`` > 1 every setting is trained with that many seeds (large nets with at most LARGE_SEEDS),
+    round by round, so an interrupted sweep leaves every setting with about as many seeds."""
+    cells = settings(preset, epochs, store)
+    rounds = [[c.replace(seed=c.seed + i) for c in cells
+               if i < (min(seeds, LARGE_SEEDS) if seeds > 1 and c.param_count() > LARGE_PARAMS else seeds)]
+              for i in range(seeds)]
+    configs = [c for r in rounds for c in r]
     done = [c for c in configs if store.find_settings(c)]
     return [c for c in configs if c not in done], done

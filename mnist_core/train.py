@@ -32,7 +32,7 @@ from .epoch_end import EpochEnd
 from .config import RunConfig
 from .evaluate import analyse
 from .health import PROBE_SIZE, HealthProbe
-from .model import build_model, build_optimizer, kernels
+from .model import batch_statistics_logits, build_model, build_optimizer, kernels
 from .snapshots import Snapshotter
 from .tf_env import keras, tf
 
@@ -130,6 +130,7 @@ class _CompiledLoop:
         # single-threaded reduction under XLA on a CPU, about as long as the rest of a step here.
         self.l1_on, self.l2_on = bool(config.l1), bool(config.l2)
         self.clip, self.max_norm = bool(config.clip_norm), bool(config.max_norm)
+        self.bn_batch = config.batch_norm and config.bn_eval == "batch"  # the notebook's evaluation
         self.kernels = kernels(model)
         self.x, self.y, self.x_test, self.y_test = tensors
         self.batch_size = batch_size
@@ -181,19 +182,23 @@ class _CompiledLoop:
             i += 1
         return loss_sum, correct
 
+    def _logits(self, x):
+        """Evaluation logits: BN with its moving averages, or (bn_eval=batch) with x's own statistics."""
+        return batch_statistics_logits(self.model, x) if self.bn_batch else self.model(x, training=False)
+
     def _evaluate(self):
-        logits = self.model(self.x_test, training=False)  # BN uses its moving averages
+        logits = self._logits(self.x_test)
         pred = tf.argmax(logits, axis=1, output_type=tf.int32)
         return self.loss_fn(self.y_test, logits), tf.reduce_mean(tf.cast(pred == self.y_test, tf.float32))
 
     def _evaluate_rows(self, rows):
-        logits = self.model(tf.gather(self.x, rows), training=False)
+        logits = self._logits(tf.gather(self.x, rows))
         y = tf.gather(self.y, rows)
         pred = tf.argmax(logits, axis=1, output_type=tf.int32)
         return self.loss_fn(y, logits), tf.reduce_mean(tf.cast(pred == y, tf.float32))
 
     def test_probabilities(self) -> np.ndarray:
-        return tf.nn.softmax(self.model(self.x_test, training=False)).numpy()
+        return tf.nn.softmax(self._logits(self.x_test)).numpy()
 
     def reset(self, model, optimizer, config: RunConfig) -> bool:
         """Take the fresh weights of ``model``, the initial state of ``optimizer`` (same shapes) and the
@@ -252,7 +257,7 @@ def train(config: RunConfig, on_event: EventFn | None = None, stop: threading.Ev
     optimizer = build_optimizer(config, knobs.schedule)
     probe_rows = examples[:PROBE_SIZE]
     key = (config.pca or config.pca_variance, x_train.shape[1], config.hidden, config.activation,
-           config.batch_norm, config.optimizer, config.batch_size, len(probe_rows), bool(config.dropout),
+           config.batch_norm, config.bn_eval, config.optimizer, config.batch_size, len(probe_rows), bool(config.dropout),
            bool(config.l1), bool(config.l2), bool(config.max_norm), bool(config.clip_norm),
            "constant" if knobs.schedule is None else config.schedule)
     loop = _take_idle(key, ds)

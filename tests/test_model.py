@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from mnist_core.config import RunConfig
+from mnist_core.config import ConfigError, RunConfig
 from mnist_core.model import build_model, build_optimizer, for_export, load_model, outputs_probabilities
 from mnist_core.tf_env import keras
 
@@ -136,3 +136,39 @@ def test_a_model_with_dropout_is_saved_with_built_in_layers_only(tmp_path, small
     x = small_mnist.x_test[:50]
     expected = keras.ops.softmax(model(x, training=False)).numpy()
     np.testing.assert_allclose(loaded(x).numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_the_notebooks_batch_norm_evaluation_matches_a_hand_computation():
+    """bn_eval=batch: each BN layer normalises with the evaluated batch's own mean and variance, as the
+    notebook's training=True did, without moving the stored averages or dropping anything."""
+    from mnist_core.model import batch_statistics_logits
+
+    config = RunConfig(hidden=(5,), batch_norm=True, bn_eval="batch", dropout=0.5, activation="elu")
+    model = build_model(config, 4)
+    bn = model.get_layer("bn_1")
+    bn.gamma.assign([1.0, 2.0, 0.5, 1.0, 3.0])
+    bn.beta.assign([0.0, 1.0, -1.0, 0.5, 0.0])
+    bn.moving_mean.assign([5.0] * 5)  # far from the batch's: the two evaluations must differ
+    x = np.array([[0.1, 0.9, 0.3, 0.0], [0.5, 0.2, 0.8, 1.0], [0.7, 0.7, 0.1, 0.4]], np.float32)
+
+    # By hand: dense (no bias with BN), per-unit batch mean and biased variance, scale and shift, ELU,
+    # dropout skipped, then the output layer.
+    kernel = model.get_layer("dense_1").kernel.numpy()
+    z = x @ kernel
+    normed = (z - z.mean(axis=0)) / np.sqrt(z.var(axis=0) + bn.epsilon) * bn.gamma.numpy() + bn.beta.numpy()
+    hidden = np.where(normed > 0, normed, np.expm1(normed))
+    out = model.get_layer("logits")
+    expected = hidden @ out.kernel.numpy() + out.bias.numpy()
+
+    got = batch_statistics_logits(model, x).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(got, model(x, training=False).numpy(), atol=1e-2)  # moving averages: other numbers
+    np.testing.assert_allclose(bn.moving_mean.numpy(), [5.0] * 5)  # untouched
+    np.testing.assert_allclose(batch_statistics_logits(model, x).numpy(), got)  # nothing random (no dropout)
+
+
+def test_bn_eval_is_a_setting_of_batch_norm_only():
+    assert RunConfig(batch_norm=True, bn_eval="batch").label == "300-100 relu BN(batch-eval) sgd"
+    with pytest.raises(ConfigError, match="turn batch_norm on"):  # without BN nothing evaluates differently
+        RunConfig(bn_eval="batch")
+    assert RunConfig(batch_norm=True, bn_eval="batch").config_hash != RunConfig(batch_norm=True).config_hash

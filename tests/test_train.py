@@ -65,6 +65,22 @@ def test_batch_norm_run_is_evaluated_with_moving_averages(small_mnist):
     assert acc == pytest.approx(result.history[-1]["test_accuracy"], abs=1e-4)
 
 
+def test_bn_eval_batch_trains_the_same_weights_and_evaluates_with_test_batch_statistics(small_mnist):
+    from mnist_core.model import batch_statistics_logits
+
+    config = small(batch_norm=True, activation="elu", epochs=1, validation=700)
+    moving, batch = train(config, dataset=small_mnist), train(config.replace(bn_eval="batch"), dataset=small_mnist)
+    # Training is untouched: the same steps, the same training loss.
+    assert batch.history[0]["train_loss"] == pytest.approx(moving.history[0]["train_loss"], rel=1e-5)
+    # The test accuracy is the notebook's: the whole test set normalised by its own statistics...
+    logits = batch_statistics_logits(batch.model, small_mnist.x_test).numpy()
+    assert batch.history[0]["test_accuracy"] == pytest.approx(float((logits.argmax(1) == small_mnist.y_test).mean()),
+                                                             abs=1e-4)
+    # ...which after one short epoch (moving averages still near their start) differs from ours.
+    assert batch.history[0]["test_accuracy"] != pytest.approx(moving.history[0]["test_accuracy"], abs=1e-3)
+    assert batch.history[0]["val_accuracy"] != pytest.approx(moving.history[0]["val_accuracy"], abs=1e-3)
+
+
 def test_pca_run_records_its_variance_and_fit_time(small_mnist):
     result = train(small(pca=40), dataset=small_mnist)
     assert result.pca["components"] == 40 and 0.5 < result.pca["explained_variance"] < 1

@@ -55,7 +55,7 @@ def _options(nice: tuple, value, field) -> list:
 def _state_of(config: RunConfig) -> dict:
     """The controls' session-state values that show ``config``."""
     values = {K + name: getattr(config, name) for name in (
-        "dataset", "activation", "batch_norm", "optimizer", "learning_rate", "batch_size", "epochs", "seed",
+        "dataset", "activation", "batch_norm", "bn_eval", "optimizer", "learning_rate", "batch_size", "epochs", "seed",
         "train_examples", *TOOLKIT)}
     values[K + "layers"] = len(config.hidden)
     for i in range(4):
@@ -229,6 +229,11 @@ def render(fashion_available: bool, variance_curve: Callable[[str], object],
         batch_norm = _pick(access, "batch_norm", st.toggle(F["batch_norm"].label, key=K + "batch_norm",
                                                            help=F["batch_norm"].help, disabled=off("batch_norm")))
         st.caption(notes.BATCH_NORM)
+    bn_eval = access.fixed.bn_eval if batch_norm else "moving"
+    if batch_norm and not access.hides("bn_eval"):
+        bn_eval = _pick(access, "bn_eval", st.radio(
+            F["bn_eval"].label, F["bn_eval"].choices, key=K + "bn_eval", help=F["bn_eval"].help, horizontal=True,
+            disabled=off("bn_eval"), format_func={"moving": "moving averages", "batch": "the notebook's (batch)"}.get))
 
     if access.shows_any("pca", "pca_variance", "train_examples"):
         st.subheader("Inputs")
@@ -308,7 +313,7 @@ def render(fashion_available: bool, variance_curve: Callable[[str], object],
     toolkit = _toolkit(access, off)
     try:
         config = RunConfig(dataset=dataset, hidden=tuple(hidden), activation=activation, batch_norm=batch_norm,
-                           pca=pca, pca_variance=pca_variance, optimizer=optimizer,
+                           bn_eval=bn_eval, pca=pca, pca_variance=pca_variance, optimizer=optimizer,
                            learning_rate=learning_rate, batch_size=batch_size, epochs=int(epochs),
                            seed=int(seed), train_examples=train_examples, **toolkit)
     except ConfigError as e:

@@ -1,0 +1,71 @@
+import pytest
+
+from mnist_core import sweep, tuning
+from mnist_core.config import OPTIMIZERS
+from mnist_core.store import RunStore
+
+
+class _NoTestSet(dict):
+    """A history entry that fails the test the moment anything reads a test-set number."""
+
+    def __getitem__(self, key):
+        if str(key).startswith("test_"):
+            pytest.fail(f"the tuning choice read {key}: the test set must play no part in it")
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+
+class _Run:
+    def __init__(self, config, val, test, status="finished"):
+        self.config, self.status = config, status
+        self.history = [_NoTestSet(epoch=1, val_accuracy=val, test_accuracy=test)]
+
+
+def _grid_runs(best_val_rate: dict[str, float], best_test_rate: dict[str, float]) -> list[_Run]:
+    """Every grid run, the validation and test sets preferring different rates."""
+    return [_Run(c, val=0.99 if c.learning_rate == best_val_rate[c.optimizer] else 0.95,
+                 test=0.99 if c.learning_rate == best_test_rate[c.optimizer] else 0.95)
+            for c in tuning.tuning_grid()]
+
+
+def test_each_optimizer_takes_the_rate_with_the_best_validation_accuracy_never_the_test_sets():
+    by_val = {o: tuning.GRIDS[o][1] for o in OPTIMIZERS}
+    by_test = {o: tuning.GRIDS[o][3] for o in OPTIMIZERS}
+    chosen = tuning.choose(_grid_runs(by_val, by_test))
+    assert {o: c["rate"] for o, c in chosen.items()} == by_val
+    assert all(c["val_accuracy"] == 0.99 and len(c["scores"]) == 5 for c in chosen.values())
+
+
+def test_an_incomplete_grid_chooses_nothing_and_a_diverged_rate_cannot_win():
+    runs = _grid_runs({o: tuning.GRIDS[o][0] for o in OPTIMIZERS}, {o: tuning.GRIDS[o][0] for o in OPTIMIZERS})
+    runs = [r for r in runs if not (r.config.optimizer == "adam" and r.config.learning_rate == 0.01)]
+    for r in runs:
+        if r.config.optimizer == "sgd" and r.config.learning_rate == tuning.GRIDS["sgd"][0]:
+            r.status = "diverged"
+    chosen = tuning.choose(runs)
+    assert "adam" not in chosen  # one rate missing: no choice yet
+    assert chosen["sgd"]["rate"] != tuning.GRIDS["sgd"][0] and chosen["sgd"]["val_accuracy"] == 0.95
+
+
+def test_runs_outside_the_grid_do_not_count():
+    runs = _grid_runs({o: tuning.GRIDS[o][2] for o in OPTIMIZERS}, {o: tuning.GRIDS[o][2] for o in OPTIMIZERS})
+    stray = _Run(tuning.tuned("sgd", tuning.GRIDS["sgd"][4]).replace(validation=1000, epochs=20), val=1.0, test=1.0)
+    assert tuning.choose(runs + [stray])["sgd"]["rate"] == tuning.GRIDS["sgd"][2]
+
+
+def test_the_tuned_preset_trains_each_chosen_rate_with_seeds_as_one_group(tmp_path):
+    from tests.helpers import stored_run
+
+    store = RunStore(tmp_path, reference_dir=False)
+    for c in tuning.tuning_grid():
+        run = stored_run(store, c, [0.9])
+        better = c.learning_rate == tuning.GRIDS[c.optimizer][1]
+        store.update(run.run_id, change=lambda d, b=better: d["history"][-1].update(val_accuracy=0.97 if b else 0.9))
+    todo, done = sweep.plan("tuned", 60, store, seeds=5)
+    assert not done and len(todo) == 6 * 5
+    assert {(c.optimizer, c.learning_rate) for c in todo} == {(o, tuning.GRIDS[o][1]) for o in OPTIMIZERS}
+    assert all(c.validation == 5000 and c.epochs == 60 for c in todo)
+    assert sorted({c.seed for c in todo}) == [42, 43, 44, 45, 46]
+    assert len({sweep.group_of("tuned", c) for c in todo}) == 6
