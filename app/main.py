@@ -7,7 +7,7 @@ Streamlit would also list on its own); what they share is in ui/.
 import streamlit as st
 
 from mnist_core import logs
-from ui import identity, present
+from ui import identity, present, services
 
 logs.setup()  # the core's info and warnings in the server's log, once each (a no-op after the first run)
 presenting = present.presenting()
@@ -28,3 +28,4 @@ if presenting:
     present.apply()
 identity.sidebar()  # this browser's identity (a cookie) and, on a class's server, the teacher's log-in
 page.run()
+services.warm_up_soon()  # the training workers, if this page did not start them (see services)

@@ -313,15 +313,36 @@ class JobQueue:
 
 
 _default: JobQueue | None = None
+_default_store: RunStore | None = None
 _default_lock = threading.Lock()
 
 
-def default_queue() -> JobQueue:
-    """The process's one queue, on the default store; created (and stale runs marked) on first use."""
-    global _default
+def default_store() -> RunStore:
+    """The process's run store (the default queue's, once there is one); created, and runs left active
+    by a dead process marked interrupted, on first use. Reading runs this way starts no training
+    worker: a page that only shows runs never wakes TensorFlow."""
+    global _default_store
     with _default_lock:
-        if _default is None:
+        if _default is not None:
+            return _default.store
+        if _default_store is None:
             store = RunStore()
             store.mark_interrupted()
+            _default_store = store
+        return _default_store
+
+
+def default_queue() -> JobQueue:
+    """The process's one queue, on the default store; created on first use (which starts its worker
+    processes: TensorFlow warms up there)."""
+    global _default
+    store = default_store()
+    with _default_lock:
+        if _default is None:
             _default = JobQueue(store)
         return _default
+
+
+def queue_started() -> bool:
+    """Whether this process's queue (and so its training workers) exists yet."""
+    return _default is not None

@@ -225,6 +225,26 @@ def write_json_atomic(path: Path, data: dict) -> None:
                          f"check that the disk has space and the folder is writable.") from None
 
 
+# Checked records, shared by every RunStore of this process (every session of the app reads through
+# the same one): a run.json is parsed and checked against the schema once per version of the file,
+# not once per session, page or listing. The key is the file's stat: every write is an atomic rename,
+# which gives the file a new inode, so a changed run is read and checked again. The dicts are shared:
+# readers must not change them (the store's own writes read the file afresh).
+_records: dict[Path, tuple[tuple, dict]] = {}  # run.json path -> (stat key, checked record)
+_records_lock = threading.Lock()
+
+
+def _forget_gone(root: Path) -> None:
+    """Drop the cached records of run folders under ``root`` that no longer exist (deleted elsewhere)."""
+    with _records_lock:
+        cached = [p for p in _records if p.parent.parent == root]
+    gone = [p for p in cached if not p.exists()]
+    if gone:
+        with _records_lock:
+            for p in gone:
+                _records.pop(p, None)
+
+
 class RunStore:
     """Runs in ``user_dir`` (read-write) and ``reference_dir`` (read-only, shipped with the project)."""
 
@@ -236,8 +256,6 @@ class RunStore:
             env_ref = os.environ.get(REFERENCE_ENV)
             reference_dir = (env_ref or None) if env_ref is not None else DEFAULT_REFERENCE_DIR
         self.reference_dir = Path(reference_dir).resolve() if reference_dir else None
-        self._cache: dict[Path, tuple[tuple, dict]] = {}  # path -> (stat key, parsed run.json)
-        self._cache_lock = threading.Lock()
 
     # --- reading ---------------------------------------------------------------------------------------
     def _roots(self) -> list[tuple[Path, bool]]:
@@ -248,15 +266,15 @@ class RunStore:
 
     def _read(self, folder: Path) -> dict:
         path = folder / RUN_FILE
-        st = path.stat()
+        st = os.stat(path, follow_symlinks=False)
         key = (st.st_mtime_ns, st.st_size, st.st_ino)
-        with self._cache_lock:
-            hit = self._cache.get(path)
+        with _records_lock:
+            hit = _records.get(path)
             if hit and hit[0] == key:
                 return hit[1]
         data = read_record(path)
-        with self._cache_lock:
-            self._cache[path] = (key, data)
+        with _records_lock:
+            _records[path] = (key, data)
         return data
 
     def list(self, warnings: list[str] | None = None) -> list[Run]:
@@ -265,6 +283,7 @@ class RunStore:
         for root, reference in self._roots():
             if not root.is_dir():
                 continue
+            _forget_gone(root)
             for folder in root.iterdir():
                 if not folder.is_dir() or folder.name.startswith("."):
                     continue
@@ -436,8 +455,8 @@ class RunStore:
         if real.parent != self.user_dir or folder.is_symlink():
             raise StoreError(f"Refusing to delete {folder}: it is not a run folder of {self.user_dir}.")
         shutil.rmtree(real)
-        with self._cache_lock:
-            self._cache.pop(folder / RUN_FILE, None)
+        with _records_lock:
+            _records.pop(folder / RUN_FILE, None)
 
     def mark_interrupted(self) -> list[str]:
         """Runs left queued or running by a process that has died become ``interrupted``, keeping

@@ -177,6 +177,27 @@ def test_listing_is_cached_until_a_run_changes(store):
     assert store.list()[0].data["name"] == "new"
 
 
+def test_a_record_is_checked_once_per_version_whichever_store_reads_it(tmp_path, monkeypatch):
+    """Every session reads through its own view of the store: an unchanged run.json must not be parsed and
+    checked again for each (200 runs cost ~0.4 s of CPU), but a changed one must be, before it is used."""
+    first = RunStore(tmp_path / "user", tmp_path / "reference")
+    ids = [stored_run(first, RunConfig(seed=s), [0.9, 0.95]).run_id for s in range(3)]
+    checked = []
+    real_check = store_mod.record.check
+    monkeypatch.setattr(store_mod.record, "check", lambda data: (checked.append(data.get("run_id")), real_check(data)))
+    first.list()
+    another = RunStore(tmp_path / "user", tmp_path / "reference")  # a second session, another page
+    assert len(another.list()) == 3 and another.get(ids[0]).history
+    assert checked == []  # unchanged: read from the process's checked records
+    first.rename(ids[1], "changed")  # the write checks what it stores; the next read checks the new file
+    checked.clear()
+    runs = {r.run_id: r for r in another.list()}
+    assert checked == [ids[1]] and runs[ids[1]].data["name"] == "changed"
+    path = runs[ids[2]].path / store_mod.RUN_FILE
+    path.write_text(path.read_text().replace('"status": "finished"', '"status": "done"'))  # edited by hand
+    assert {r.run_id for r in another.list()} == {ids[0], ids[1]}  # checked again, and skipped
+
+
 def test_links_planted_in_a_run_folder_are_never_followed(tmp_path):
     store = RunStore(tmp_path / "user", None)
     run = stored_run(store, RunConfig(epochs=1), [0.9])

@@ -23,7 +23,28 @@ def queue() -> jobs.JobQueue:
 
 
 def store() -> RunStore:
-    return queue().store
+    """The server's run store (the queue's). Getting it does not start the training workers, so a page
+    that only shows runs (Compare, Class, Study, ...) does not share the machine with TensorFlow's
+    warm-up while it is drawn; see ``warm_up_soon``."""
+    return jobs.default_store()
+
+
+WARM_UP_DELAY = 3.0  # seconds after a page that does not train was drawn
+_warming = threading.Event()
+
+
+def warm_up_soon() -> None:
+    """Start the queue's workers a few seconds after a page that does not train has run, so that
+    TensorFlow is warm before the first Train click but does not compete with this page's drawing in
+    the browser (two cores: its import and first compilation would take one of them). A page that
+    trains starts them at once through ``queue()``."""
+    if jobs.queue_started() or _warming.is_set():
+        return
+    _warming.set()
+    timer = threading.Timer(WARM_UP_DELAY, queue)
+    timer.daemon = True
+    timer.name = "warm-up"
+    timer.start()
 
 
 def dataset_state(name: str) -> tuple[str, str | None]:
