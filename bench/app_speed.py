@@ -30,7 +30,9 @@ from mnist_core.store import RunStore
 
 
 def fill_store(folder: Path, n: int) -> None:
-    """n finished runs of 60 epochs with varied settings, written as the trainer would."""
+    """n finished runs of 60 epochs with varied settings, written as the trainer would: layer health per
+    epoch and the final analysis (confusion matrix, 200 misclassified images), so each run.json is
+    about 53 KB, as the shipped reference runs are."""
     import random
 
     rng = random.Random(0)
@@ -41,13 +43,21 @@ def fill_store(folder: Path, n: int) -> None:
         run_id = store.create(c)
 
         def fill(d, c=c):
-            acc = 0.9
+            acc, seconds = 0.9, rng.uniform(0.3, 1.5)
             for e in range(1, 61):
                 acc += (0.985 - acc) * 0.1
                 d["history"].append({"epoch": e, "train_loss": 1 - acc, "train_accuracy": acc,
-                                     "test_loss": 1.1 - acc, "test_accuracy": acc,
-                                     "train_seconds": 0.6 * e, "wall_seconds": 0.65 * e})
+                                     "test_loss": 1.1 - acc, "test_accuracy": acc - rng.uniform(0, 0.01),
+                                     "train_seconds": seconds * e, "wall_seconds": (seconds + 0.05) * e,
+                                     "dead_units": [rng.random() / 10 for _ in c.hidden],
+                                     "grad_norm": [rng.random() for _ in range(len(c.hidden) + 1)]})
             d["status"] = "finished"
+            d["analysis"] = {"accuracy": acc, "per_class_accuracy": [rng.uniform(0.95, 1) for _ in range(10)],
+                             "confusion": [[rng.randrange(1000) for _ in range(10)] for _ in range(10)],
+                             "misclassified_total": 200,
+                             "misclassified": [{"index": rng.randrange(10_000), "true": rng.randrange(10),
+                                                "pred": rng.randrange(10), "confidence": round(rng.random(), 4),
+                                                "top3": [rng.randrange(10) for _ in range(3)]} for _ in range(200)]}
         store.update(run_id, fill)
 
 
