@@ -11,6 +11,8 @@ Protocol (one JSON object per line; plain data, never pickle):
   trainer's events for each job (see ``runner.execute``), the last being ``{"event": "end", ...}``.
 - tool requests, answered in order with one ``{"event": "reply", ...}`` each (or ``"error"``):
   ``{"cmd": "predict", "run_id", "pixels": [784 floats]}`` -> ``"probabilities"``;
+  ``{"cmd": "trace", "run_id", "pixels": [784 floats], "probe": [[784 floats], ...]}`` -> ``trace.trace``'s
+  activations, saliency and top units, and ``"probe_probabilities"`` for the probe's images;
   ``{"cmd": "lr_find", "config", "data_path"}`` -> the range test's ``rates``, ``losses``, ...
 When its standard input closes (the server exited or was killed), the worker exits at once; a run it
 was training stays ``running`` with a dead owner, and the next start marks it ``interrupted``.
@@ -259,8 +261,9 @@ def _warm_up(data, store: RunStore) -> None:
 def _one_line(e: Exception) -> str:
     from .config import ConfigError
     from .data import DataError
+    from .trace import TraceError
 
-    if isinstance(e, (ConfigError, DataError, StoreError)):
+    if isinstance(e, (ConfigError, DataError, StoreError, TraceError)):
         return str(e)
     return f"{type(e).__name__}: {e}".splitlines()[0][:300]
 
@@ -268,21 +271,38 @@ def _one_line(e: Exception) -> str:
 _models: dict = {}
 
 
-def _predict(msg: dict, store: RunStore) -> dict:
-    import numpy as np
-
-    from .evaluate import predict_proba
+def _model(store: RunStore, run_id: str):
+    """The run's saved model, loaded once (the last one asked for stays in memory)."""
     from .model import load_model
 
-    run = store.get(msg["run_id"])
+    run = store.get(run_id)
     if run.model_path is None:
         raise StoreError(f"Run {run.run_id} has no saved model; pick a run trained in this app or the CLI.")
     key = (str(run.model_path), run.model_path.stat().st_mtime_ns)
     if key not in _models:
         _models.clear()  # keep one model in memory
         _models[key] = load_model(run.model_path)
-    pixels = np.asarray(msg["pixels"], dtype=np.float32).reshape(-1, 784)
-    return {"probabilities": predict_proba(_models[key], pixels)[0].tolist()}
+    return _models[key]
+
+
+def _predict(msg: dict, store: RunStore) -> dict:
+    from .evaluate import predict_proba
+    from .trace import check_pixels
+
+    pixels = check_pixels(msg.get("pixels"), max_images=1)
+    return {"probabilities": predict_proba(_model(store, msg["run_id"]), pixels)[0].tolist()}
+
+
+def _trace(msg: dict, store: RunStore) -> dict:
+    from .evaluate import predict_proba
+    from .trace import MAX_IMAGES, check_pixels, trace
+
+    model = _model(store, msg["run_id"])
+    out = trace(model, check_pixels(msg.get("pixels"), max_images=1))
+    if msg.get("probe"):
+        probe = check_pixels(msg["probe"], max_images=MAX_IMAGES - 1)
+        out["probe_probabilities"] = predict_proba(model, probe).round(5).tolist()
+    return out
 
 
 def _lr_find(msg: dict, store: RunStore) -> dict:
@@ -294,7 +314,7 @@ def _lr_find(msg: dict, store: RunStore) -> dict:
     return lr_range_test(config, data.load(config.dataset, msg.get("data_path")))
 
 
-TOOLS = {"predict": _predict, "lr_find": _lr_find}
+TOOLS = {"predict": _predict, "trace": _trace, "lr_find": _lr_find}
 
 
 if __name__ == "__main__":

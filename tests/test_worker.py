@@ -5,6 +5,7 @@ import signal
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from mnist_core import estimate
@@ -47,6 +48,13 @@ def test_train_stop_and_tools(worker):
     assert len(reply["probabilities"]) == 10 and abs(sum(reply["probabilities"]) - 1) < 1e-4
     bad = worker.request({"cmd": "predict", "run_id": "../nope", "pixels": [0.0] * 784})
     assert "is not a run id" in bad["error"]
+    traced = worker.request({"cmd": "trace", "run_id": run.run_id, "pixels": [0.0] * 784, "probe": [[0.5] * 784] * 3})
+    assert [len(layer["values"]) for layer in traced["layers"]] == [64, 10] and len(traced["saliency"]) == 784
+    assert len(traced["probe_probabilities"]) == 3 and np.allclose(traced["probabilities"], reply["probabilities"], atol=1e-4)
+    for hostile, why in (([float("nan")] * 784, "finite numbers"), ([0.0] * 785, "784 pixels per image")):
+        assert why in worker.request({"cmd": "trace", "run_id": run.run_id, "pixels": hostile})["error"]
+    too_many = worker.request({"cmd": "trace", "run_id": run.run_id, "pixels": [0.0] * 784, "probe": [[0.0] * 784] * 81})
+    assert "at most 80 images" in too_many["error"]
     found = worker.request({"cmd": "lr_find", "config": quick.to_dict()})
     assert found["suggestion"] > 0 and len(found["rates"]) == len(found["losses"])
 
