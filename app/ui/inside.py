@@ -98,6 +98,19 @@ def _blank_pixels(_ds, name: str) -> np.ndarray:
     return ((_ds.x_train > 0).mean(axis=0) < 0.01).reshape(28, 28)
 
 
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _sample_urls(_ds, name: str, ids: bytes) -> list[str]:
+    return inside_charts.digit_urls(_ds.x_test, np.frombuffer(ids, np.uint32))
+
+
+def sample_urls(ds, ids: np.ndarray) -> list[str] | None:
+    """The hidden-space sample's digits as tooltip pictures, made once per server (the sample is the same
+    images in every run); None without the dataset or for ids outside its test set."""
+    if ds is None or not len(ids) or int(ids.max()) >= len(ds.x_test):
+        return None
+    return _sample_urls(ds, ds.name, ids.astype(np.uint32).tobytes())
+
+
 @st.fragment
 def section(run, snaps: dict[int, dict], history: list[dict], ds) -> None:
     """Everything at the slider's epoch; ``ds`` is the run's dataset (None if it is not available here)."""
@@ -127,8 +140,10 @@ def section(run, snaps: dict[int, dict], history: list[dict], ds) -> None:
     st.subheader(f"The hidden space at epoch {epoch}")
     st.markdown("The last hidden layer's activations for 2,000 fixed test images, flattened to two dimensions "
                 "(principal components, turned to line up with the previous snapshot). Colour is the true "
-                "digit, crosses are mistakes. Play from epoch 1 to watch the digits pull apart.")
-    _draw(st, inside_charts.hidden_space(snap), "inside_hidden")
+                "digit, crosses are mistakes; hover a point to see its digit. Play from epoch 1 to watch the "
+                "digits pull apart.")
+    st.html(inside_charts.TOOLTIP_STYLE)
+    _draw(st, inside_charts.hidden_space(snap, sample_urls(ds, snap["sample_ids"])), "inside_hidden")
 
     st.subheader("Histograms per layer over the epochs")
     kind = st.segmented_control("Show", list(inside_charts.KIND_LABELS), default="weights",

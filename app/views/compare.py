@@ -4,7 +4,7 @@ import streamlit as st
 
 from mnist_core import access, compare
 from mnist_core.store import STATUSES, StoreError
-from ui import charts, fmt, identity, present, services
+from ui import charts, fmt, identity, inside_compare, present, services
 
 st.title("Compare runs")
 store = services.store()
@@ -106,6 +106,9 @@ with diff_col:
                      query_params={"run": r.run_id})
     st.download_button("Download curves (CSV)", compare.curves_csv(chosen), file_name="mnist-curves.csv",
                        mime="text/csv", help="Every epoch of the selected runs, unsmoothed, with their settings.")
+
+# --- inside two runs at one epoch (from their snapshots) --------------------------------------------
+inside_compare.section(chosen)
 
 # --- managing your runs (not in presenter view: nothing on a projector renames or deletes) -----------
 if present.presenting():

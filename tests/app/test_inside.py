@@ -75,3 +75,69 @@ def test_runs_without_snapshots_say_why(queue, trained):
     at = open_page("details", run=run_id)
     assert not at.exception
     assert any("could not be read" in shown(i.value) and "epoch-0001.npz" in shown(i.value) for i in at.info)
+
+
+def test_hovering_the_hidden_space_shows_the_digit(queue, trained, mnist):
+    """Vega's tooltip draws a field titled "image" as a picture: each point carries its own test digit."""
+    import base64
+    import io
+    import json
+
+    import numpy as np
+    import pyarrow as pa
+    from PIL import Image
+
+    run_id = _copy(trained, queue.store)
+    at = open_page("details", run=run_id)
+    chart = next(c for c in at.get("vega_lite_chart") if "first principal axis" in c.proto.spec)
+    spec = json.loads(chart.proto.spec)
+    assert {"field": "image", "title": "image", "type": "nominal"} in spec["encoding"]["tooltip"]
+    rows = pa.ipc.open_stream(chart.proto.datasets[0].data.data).read_all().to_pandas()
+    assert len(rows) == 2000
+    for row in rows.sample(5, random_state=0).itertuples():
+        png = base64.b64decode(row.image.removeprefix("data:image/png;base64,"))
+        picture = np.asarray(Image.open(io.BytesIO(png)))
+        assert np.array_equal(255 - picture, (mnist.x_test[row.test_id].reshape(28, 28) * 255).astype(np.uint8))
+
+
+def test_compare_puts_two_runs_inside_side_by_side_at_one_epoch(queue, trained):
+    import json
+
+    first = _copy(trained, queue.store)
+    second = first[:-6] + "abc123"
+    shutil.copytree(trained.path, queue.store.user_dir / second)
+    queue.store.rename(second, "the other one")
+    wrong = {e: len(snapshots.load(trained.path, e)["wrong_ids"]) for e in (1, 3)}
+
+    at = open_page("compare", runs=f"{first},{second}")
+    assert not at.exception
+    assert "Inside two runs, side by side" in [h.value for h in at.header]
+    slider = at.select_slider(key="compare_inside_epoch")
+    assert slider.options == ["1", "2", "3"] and slider.value == 3
+
+    def sides():
+        return [c.value for c in at.caption if "test images wrong" in c.value]
+
+    def charts(text):
+        return [c for c in at.get("vega_lite_chart") if text in c.proto.spec]
+
+    assert len(sides()) == 2 and all(f"epoch 3: {wrong[3]:,} of 2,000 test images wrong" in s for s in sides())
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    grids = [s for s in specs if isinstance(s.get("mark"), dict) and s["mark"]["type"] == "image"]
+    assert len(grids) == 2 and all(s["encoding"]["url"]["field"] == "image" for s in grids)
+
+    at.select_slider(key="compare_inside_epoch").set_value(1).run()
+    assert not at.exception
+    assert all(f"epoch 1: {wrong[1]:,} of 2,000 test images wrong" in s for s in sides())
+    at.segmented_control(key="compare_inside_view").set_value("hidden").run()
+    assert not at.exception and len(charts("first principal axis")) == 2
+
+
+def test_compare_says_why_without_two_runs_with_snapshots(queue, trained):
+    with_snapshots = _copy(trained, queue.store)
+    old = stored_run(queue.store, RunConfig(epochs=2), [0.9, 0.92])
+    at = open_page("compare", runs=f"{with_snapshots},{old.run_id}")
+    assert not at.exception
+    assert any("Select two runs that kept snapshots" in c.value and "1 of the selected runs has them" in c.value
+               for c in at.caption)
+    assert not [c for c in at.get("vega_lite_chart") if "first principal axis" in c.proto.spec]
