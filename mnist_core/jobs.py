@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import access
+from . import access, cluster
 from .config import RunConfig
 from .limits import LimitError, Limits, duration
 from .store import RunStore, StoreError
@@ -54,14 +54,18 @@ def default_worker_limit() -> float:
         return 1600.0
 
 
-def default_concurrency() -> int:
-    """One training per two cores: each training already uses every core for its matrix products."""
+def default_concurrency(backend: str = "local") -> int:
+    """Locally, one training per two cores: each training already uses every core for its matrix
+    products. On Ray, one per CPU slot of the local instance (``MNIST_RAY_CPUS`` or every core); for a
+    cluster of many machines set ``MNIST_MAX_TRAININGS`` to its CPU slots (what `ray status` lists)."""
     env = os.environ.get(CONCURRENCY_ENV)
     if env:
         try:
             return max(1, int(env))
         except ValueError:
             log.warning("%s=%r is not a whole number; using the default", CONCURRENCY_ENV, env)
+    if backend == "ray":
+        return cluster.local_cpus() or os.cpu_count() or 2
     return max(1, (os.cpu_count() or 2) // 2)
 
 
@@ -88,12 +92,21 @@ Runner = Callable[..., object]  # the signature of runner.execute
 class JobQueue:
     def __init__(self, store: RunStore, max_concurrent: int | None = None,
                  runner: Runner | None = None, data_path: str | None = None,
-                 worker_limit_mb: float | None = None, limits: Limits | None = None):
+                 worker_limit_mb: float | None = None, limits: Limits | None = None,
+                 backend: str | None = None):
         """``runner`` trains one job in the calling thread (``runner.execute`` does it in-process;
-        tests pass fakes); by default every queue thread drives a worker process of its own.
+        tests pass fakes); by default every queue thread drives a worker process of its own, or, with
+        ``backend="ray"`` (default: ``MNIST_BACKEND``), all of them send their jobs to the Ray cluster
+        through one bridge process (see ``cluster_bridge``).
         ``limits`` default to the environment's (``Limits.from_env``)."""
         self.store = store
-        self.max_concurrent = max_concurrent or default_concurrency()
+        self.backend = "custom" if runner else (backend or cluster.backend())
+        if self.backend == "ray":
+            from .cluster_bridge import RayBridge
+
+            runner = RayBridge(store)
+            runner.start()  # connects while the page loads, before the first Train click
+        self.max_concurrent = max_concurrent or default_concurrency(self.backend)
         self.data_path = data_path
         self.worker_limit_mb = worker_limit_mb or default_worker_limit()
         self.limits = limits if limits is not None else Limits.from_env()
@@ -217,6 +230,8 @@ class JobQueue:
             w.join(timeout=10)
         for p in self._processes:
             p.close()
+        if self.backend == "ray":
+            self._runner.close()
 
     # --- the workers -------------------------------------------------------------------------------
     def _order(self) -> list[str]:

@@ -20,13 +20,21 @@ from .store import MODEL_FILE, Run, RunStore, StoreError, environment, now_iso, 
 log = logging.getLogger(__name__)
 
 
+class TrainerLost(Exception):
+    """The process training a run elsewhere (a Ray worker) died or could not be reached; the message
+    is one sentence for the run's reason."""
+
+
 def execute(config: RunConfig, store: RunStore, run_id: str | None = None, on_event=None,
             stop: threading.Event | None = None, data_path: str | None = None,
-            save_model: bool = True) -> Run:
+            save_model: bool = True, train_fn=None) -> Run:
     """Train ``config`` into run ``run_id`` (created if None) and return the stored run.
 
     ``on_event`` receives the trainer's events, each with ``run_id`` added, and a final
     ``{"event": "end", "status", "reason"}`` sent after the run is stored.
+    ``train_fn`` replaces ``train.train`` (same arguments and events) to train somewhere else, as
+    ``cluster.py`` does on a Ray worker: everything stored is still written here. Its result may carry
+    the saved model as ``model_bytes`` and the trainer's machine as an ``environment`` event.
     """
     emit = on_event or (lambda _e: None)
     run_id = run_id or store.create(config)
@@ -50,6 +58,8 @@ def execute(config: RunConfig, store: RunStore, run_id: str | None = None, on_ev
                 store.append_epoch(run_id, entry)
                 writer.epoch(entry)
                 epochs.append(entry["epoch"])
+            elif event["event"] == "environment":  # a remote trainer's machine and versions
+                store.update(run_id, environment=event["environment"])
             elif event["event"] == "snapshot":  # numpy arrays: stored here, only a notice goes on
                 _save_snapshot(store.get(run_id).path, event["arrays"])
                 writer.snapshot(event["arrays"])
@@ -57,15 +67,18 @@ def execute(config: RunConfig, store: RunStore, run_id: str | None = None, on_ev
             if event["event"] != "end":  # ours is sent below, once the run is stored
                 emit({**event, "run_id": run_id})
 
-        result = train(config, handle, stop, data_path=data_path)
+        result = (train_fn or train)(config, handle, stop, data_path=data_path)
         status, reason = result.status, result.reason
-        if save_model and result.model is not None and status in ("finished", "stopped"):
-            _save_model(result, store.get(run_id).path)
+        if save_model and status in ("finished", "stopped"):
+            if getattr(result, "model_bytes", None):
+                _write_atomically(store.get(run_id).path, MODEL_FILE, result.model_bytes)
+            elif result.model is not None:
+                _save_model(result, store.get(run_id).path)
         result.release()  # the model is saved: its compiled loop may serve the next run
         store.update(run_id, status=status, reason=reason, ended=now_iso(), best_epoch=result.best_epoch,
                      compile_seconds=result.compile_seconds, analysis=result.analysis)
         stored, analysis = True, result.analysis
-    except (ConfigError, DataError, StoreError) as e:
+    except (ConfigError, DataError, StoreError, TrainerLost) as e:
         reason = str(e)
     except Exception as e:  # noqa: BLE001 - any crash must end as a stored, explained failure
         log.exception("run %s crashed", run_id)
@@ -97,6 +110,29 @@ def _save_snapshot(folder: Path, arrays: dict) -> None:
     except OSError as e:
         raise StoreError(f"Could not save a snapshot in {folder} ({e.strerror}): check that the disk "
                          f"has space and the folder is writable.") from None
+
+
+def _write_atomically(folder: Path, name: str, content: bytes) -> None:
+    tmp = folder / f".tmp-{name}"
+    try:
+        tmp.write_bytes(content)
+        os.replace(tmp, folder / name)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise StoreError(f"Could not save {name} in {folder} ({e.strerror}): check that the disk "
+                         f"has space and the folder is writable.") from None
+
+
+def model_bytes(result) -> bytes:
+    """The model.keras file of a training's result, as bytes (a remote trainer sends them home)."""
+    import tempfile
+
+    from .model import for_export
+
+    with tempfile.TemporaryDirectory(prefix="mnist-model-") as folder:
+        path = Path(folder) / MODEL_FILE
+        for_export(result.model, result.config, result.pca_transform).save(path)
+        return path.read_bytes()
 
 
 def _save_model(result, folder: Path) -> None:
