@@ -351,7 +351,13 @@ def cmd_sweep(args: argparse.Namespace, store: RunStore) -> int:
           f"{len(todo)} to train ({epochs} epochs each)", flush=True)
     store.mark_interrupted()
     if args.backend == "ray":
-        return _sweep_on_ray(args, store, todo)
+        with _Stopper() as stopper:
+            failed = sweep.on_ray(store, todo, [args.preset, *args.tag], args.data, not args.no_model,
+                                  stopper.stop, say=lambda line: print(line, flush=True))
+        if stopper.exit_code:
+            print("sweep stopped; run the same command again to resume", flush=True)
+            return stopper.exit_code
+        return 2 if failed is None else 1 if failed else 0
 
     failed = 0
     with _Stopper() as stopper:
@@ -370,57 +376,6 @@ def cmd_sweep(args: argparse.Namespace, store: RunStore) -> int:
             if stopper.exit_code:
                 print("sweep stopped; run the same command again to resume", flush=True)
                 return stopper.exit_code
-    return 1 if failed else 0
-
-
-def _sweep_on_ray(args: argparse.Namespace, store: RunStore, todo: list[RunConfig]) -> int:
-    """The grid as Ray tasks, as many at once as the cluster has CPU slots, through the job queue the
-    app uses (its Ray runner in this process); every run is stored here as it streams back."""
-    from .cluster import RayTrainer
-    from .jobs import JobQueue
-    from .limits import Limits
-    from .runner import TrainerLost
-
-    if not todo:
-        return 0
-    try:
-        trainer = RayTrainer()
-    except TrainerLost as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    slots = max(1, min(trainer.cpus, len(todo)))
-    print(f"Ray cluster: {trainer.cpus} CPU slots; training {slots} at a time", flush=True)
-
-    def run(config, store, run_id, on_event, stop, data_path=None):
-        return trainer(config, store, run_id, on_event, stop, data_path, save_model=not args.no_model)
-    q = JobQueue(store, max_concurrent=slots, runner=run, data_path=args.data, limits=Limits())
-    jobs = [q.submit(c, tags=[args.preset, *args.tag]) for c in todo]
-    reported: dict[str, int] = {}
-    failed = 0
-    with _Stopper() as stopper:
-        while True:
-            for i, job in enumerate(jobs, 1):
-                for e in job.history[reported.get(job.run_id, 0):]:
-                    if e["epoch"] % 10 == 0 or e["epoch"] == job.config.epochs:
-                        print(f"  [{i}/{len(jobs)}] {job.config.label}: epoch {e['epoch']}/{job.config.epochs} "
-                              f"test acc {_pct(e['test_accuracy'])}, {e['train_seconds']:.1f} s", flush=True)
-                reported[job.run_id] = len(job.history)
-                if job.state == "done" and reported.get(job.run_id + "/end") is None:
-                    reported[job.run_id + "/end"] = 1
-                    failed += job.status != "finished"
-                    best = store.get(job.run_id).data.get("best_test_accuracy")
-                    print(f"[{i}/{len(jobs)}] {job.config.label}: {job.status}, best {_pct(best)}"
-                          + (f" ({job.reason})" if job.status == "failed" else ""), flush=True)
-            if all(j.state == "done" for j in jobs):
-                break
-            if stopper.stop.is_set():
-                for job in jobs:
-                    q.cancel(job.run_id)  # running ones stop after their step, keeping their epochs
-            time.sleep(0.2)
-    q.close()
-    if stopper.exit_code:
-        print("sweep stopped; run the same command again to resume", flush=True)
-        return stopper.exit_code
     return 1 if failed else 0
 
 

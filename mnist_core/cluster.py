@@ -146,7 +146,7 @@ def _train_task(config: dict, run_id: str, data_path: str | None, save_model: bo
             events.put(_DONE)
 
     env = environment()
-    env["ray_node"] = ray.util.get_node_ip_address()
+    env["ray_node"], env["ray_pid"] = ray.util.get_node_ip_address(), os.getpid()
     yield {"event": "environment", "environment": env, "pid": os.getpid(), "host": socket.gethostname()}
     threading.Thread(target=work, daemon=True, name=f"train-{run_id}").start()
     while True:

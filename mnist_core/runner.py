@@ -58,8 +58,9 @@ def execute(config: RunConfig, store: RunStore, run_id: str | None = None, on_ev
                 store.append_epoch(run_id, entry)
                 writer.epoch(entry)
                 epochs.append(entry["epoch"])
-            elif event["event"] == "environment":  # a remote trainer's machine and versions
-                store.update(run_id, environment=event["environment"])
+            elif event["event"] == "environment":  # a remote trainer's machine and versions: stored only
+                store.update(run_id, environment=event["environment"])  # (the time limit starts at setup)
+                return
             elif event["event"] == "snapshot":  # numpy arrays: stored here, only a notice goes on
                 _save_snapshot(store.get(run_id).path, event["arrays"])
                 writer.snapshot(event["arrays"])

@@ -1,4 +1,5 @@
-"""Sweeps: a named grid of RunConfigs, trained one after the other into a store, resumably.
+"""Sweeps: a named grid of RunConfigs, trained one after the other into a store, resumably, or all
+at once on a Ray cluster (``on_ray``).
 
 ``python -m mnist_core sweep --preset notebook`` reproduces the study notebook's grid at its
 settings (SGD, lr 0.01, batch 70, 60 epochs). Settings already finished in the store are skipped,
@@ -7,6 +8,8 @@ so an interrupted sweep continues where it stopped.
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Callable
 
 from . import tuning
@@ -91,3 +94,51 @@ def plan(preset: str, epochs: int, store, seeds: int = 1) -> tuple[list[RunConfi
     configs = [c for r in rounds for c in r]
     done = [c for c in configs if store.find_settings(c)]
     return [c for c in configs if c not in done], done
+
+
+def on_ray(store, todo: list[RunConfig], tags: list[str], data_path: str | None, save_model: bool,
+           stop: threading.Event, say: Callable[[str], None]) -> int | None:
+    """Train ``todo`` as Ray tasks, as many at once as the cluster has CPU slots, through the job queue
+    the app uses (with the Ray runner in this process); each run is stored here as it streams back.
+    Returns how many did not finish, or None (having said why) if there is no cluster to train on.
+    ``stop`` set: every run stops after its current step, keeping its epochs."""
+    from .cluster import RayTrainer
+    from .jobs import JobQueue
+    from .limits import Limits
+    from .runner import TrainerLost
+
+    if not todo:
+        return 0
+    try:
+        trainer = RayTrainer()
+    except TrainerLost as e:
+        say(f"error: {e}")
+        return None
+    slots = max(1, min(trainer.cpus, len(todo)))
+    say(f"Ray cluster: {trainer.cpus} CPU slots; training {slots} at a time")
+
+    def run(config, store, run_id, on_event, stop, data_path=None):
+        return trainer(config, store, run_id, on_event, stop, data_path, save_model=save_model)
+    queue = JobQueue(store, max_concurrent=slots, runner=run, data_path=data_path, limits=Limits())
+    jobs = [queue.submit(c, tags=tags) for c in todo]
+    reported, ended, failed = dict.fromkeys(range(len(jobs)), 0), set(), 0
+    pct = lambda x: "-" if x is None else f"{x * 100:.2f}%"  # noqa: E731
+    while len(ended) < len(jobs):
+        if stop.is_set():
+            for job in jobs:
+                queue.cancel(job.run_id)  # running ones stop after their step, keeping their epochs
+        for i, job in enumerate(jobs):
+            for e in job.history[reported[i]:]:
+                if e["epoch"] % 10 == 0 or e["epoch"] == job.config.epochs:
+                    say(f"  [{i + 1}/{len(jobs)}] {job.config.label}: epoch {e['epoch']}/{job.config.epochs} "
+                        f"test acc {pct(e['test_accuracy'])}, {e['train_seconds']:.1f} s")
+            reported[i] = len(job.history)
+            if job.state == "done" and i not in ended:
+                ended.add(i)
+                failed += job.status != "finished"
+                best = store.get(job.run_id).data.get("best_test_accuracy") if job.history else None
+                say(f"[{i + 1}/{len(jobs)}] {job.config.label}: {job.status}, best {pct(best)}"
+                    + (f" ({job.reason})" if job.status == "failed" and job.reason else ""))
+        time.sleep(0.2)
+    queue.close()
+    return failed

@@ -192,13 +192,11 @@ def test_inside_a_killed_ray_worker_leaves_a_failed_run_with_its_epochs(tmp_path
     trainer = RayTrainer()
     store = RunStore(tmp_path / "runs")
     config = QUICK.replace(epochs=200)
-    run_id, pid = store.create(config), {}
+    run_id = store.create(config)
 
     def on_event(e):
-        if e["event"] == "environment":
-            pid["worker"] = e["pid"]
-        if e["event"] == "epoch" and e["epoch"] == 2:
-            os.kill(pid["worker"], signal.SIGKILL)  # the node's trainer dies mid-run
+        if e["event"] == "epoch" and e["epoch"] == 2:  # the node's trainer dies mid-run
+            os.kill(store.get(run_id).data["environment"]["ray_pid"], signal.SIGKILL)
     run = trainer(config, store, run_id, on_event=on_event, stop=threading.Event())
     assert run.status == "failed" and len(run.history) >= 2 and run.model_path is None
     assert re.search(r"Ray worker on .* was lost after \d+ finished epochs", run.data["reason"]), run.data["reason"]

@@ -69,6 +69,7 @@ def test_the_wheel_declares_both_commands_its_dependencies_and_python(wheel):
             "numpy", "pandas", "altair", "pillow", "scipy"} <= declared
     assert "dev" in meta.get_all("Provides-Extra")
     assert any(r.startswith("pytest") and 'extra == "dev"' in r for r in meta.get_all("Requires-Dist"))
+    assert any(r.startswith("ray==") and 'extra == "cluster"' in r for r in meta.get_all("Requires-Dist"))
     assert set(meta["Requires-Python"].split(",")) == {">=3.11", "<3.14"}  # mnist_core.PYTHON_MIN to _MAX
 
 
