@@ -237,4 +237,7 @@ class RayTrainer:
                               f"({type(e).__name__}); the finished epochs are kept.") from None
         finally:
             done.set()
-            self._stops.forget.remote(run_id)
+            try:
+                self._stops.forget.remote(run_id)
+            except Exception:  # noqa: BLE001 - the cluster is gone; nothing to forget there
+                pass

@@ -94,10 +94,11 @@ def _wait(cond, timeout: float) -> None:
 
 
 @inside
-def test_inside_the_app_queue_trains_on_a_local_ray_cluster(tmp_path, monkeypatch, mnist):
+def test_inside_the_app_queue_trains_on_a_local_ray_cluster(tmp_path, monkeypatch):
     """MNIST_BACKEND=ray with no RAY_ADDRESS: the queue's bridge starts a 2-CPU Ray instance, a run trains
     as a Ray task, and progress, the epoch, the model and the record land in the app's store."""
-    from mnist_core.evaluate import evaluate_model
+    import zipfile
+
     from mnist_core.jobs import JobQueue
     from mnist_core.limits import Limits
 
@@ -116,8 +117,8 @@ def test_inside_the_app_queue_trains_on_a_local_ray_cluster(tmp_path, monkeypatc
         assert run.status == "finished" and len(run.history) == 1 and run.data["analysis"]
         assert run.data["environment"]["ray_node"] == "127.0.0.1" and run.data["environment"]["tensorflow"]
         assert run.history[0]["test_accuracy"] > 0.7  # it learned
-        result = evaluate_model(run.model_path, mnist)  # the model came home as bytes, and works
-        assert result["accuracy"] == pytest.approx(run.data["final_test_accuracy"], abs=0.02)
+        # The model came home as bytes: a whole Keras file (the slow tests load and evaluate one).
+        assert {"config.json", "model.weights.h5"} <= set(zipfile.ZipFile(run.model_path).namelist())
         assert any("ESTAB" in s for s in seen)  # the check above saw Ray's connections
         assert q.running_count() == 0
     finally:
@@ -137,7 +138,14 @@ def cluster(tmp_path_factory):
     saved = os.environ.get("MNIST_RUNS_DIR")
     os.environ["MNIST_RUNS_DIR"] = str(elsewhere)  # the workers inherit this process's environment
     try:
-        ray.init(address="local", num_cpus=2, include_dashboard=False)
+        for attempt in range(3):  # Ray gives its raylet 30 s to start: not always enough on a loaded machine
+            try:
+                ray.init(address="local", num_cpus=2, include_dashboard=False)
+                break
+            except Exception:
+                ray.shutdown()
+                if attempt == 2:
+                    raise
     finally:
         os.environ["MNIST_RUNS_DIR"] = saved or ""
     yield ray.get_runtime_context().gcs_address, elsewhere
@@ -186,8 +194,9 @@ def test_inside_stop_keeps_the_epochs_and_the_model(tmp_path, cluster):
 
 @inside
 @pytest.mark.slow
-def test_inside_a_killed_ray_worker_leaves_a_failed_run_with_its_epochs(tmp_path, cluster):
+def test_inside_a_killed_ray_worker_leaves_a_failed_run_with_its_epochs(tmp_path, cluster, mnist):
     from mnist_core.cluster import RayTrainer
+    from mnist_core.evaluate import evaluate_model
 
     trainer = RayTrainer()
     store = RunStore(tmp_path / "runs")
@@ -203,6 +212,8 @@ def test_inside_a_killed_ray_worker_leaves_a_failed_run_with_its_epochs(tmp_path
     # The cluster carries on: the next run trains.
     again = trainer(QUICK, store, store.create(QUICK), stop=threading.Event())
     assert again.status == "finished"
+    result = evaluate_model(again.model_path, mnist)  # the model sent home is the trained one
+    assert result["accuracy"] == pytest.approx(again.data["final_test_accuracy"], abs=1e-4)
 
 
 @inside

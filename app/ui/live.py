@@ -137,8 +137,9 @@ def queue_panel() -> None:
 def _queue() -> None:
     queue = services.queue()
     active = queue.active()
+    on_ray = " on the Ray cluster" if getattr(queue, "backend", None) == "ray" else ""
     if not active:
-        st.caption(f"No training running. Up to {queue.max_concurrent} run at a time; more wait in a queue.")
+        st.caption(f"No training running. Up to {queue.max_concurrent} run at a time{on_ray}; more wait in a queue.")
         return
     lines = []
     me = identity.actor().owner
@@ -152,4 +153,4 @@ def _queue() -> None:
         else:
             place += 1
             lines.append(f"- waiting #{place} · {job.config.label}{yours}")
-    st.markdown(f"**Queue on this server** ({queue.max_concurrent} at a time)\n" + "\n".join(lines))
+    st.markdown(f"**Queue on this server** ({queue.max_concurrent} at a time{on_ray})\n" + "\n".join(lines))
