@@ -353,7 +353,7 @@ def cmd_sweep(args: argparse.Namespace, store: RunStore) -> int:
     if args.backend == "ray":
         with _Stopper() as stopper:
             failed = sweep.on_ray(store, todo, [args.preset, *args.tag], args.data, not args.no_model,
-                                  stopper.stop, say=lambda line: print(line, flush=True))
+                                  stopper.stop, say=lambda line: print(line, flush=True), group=group)
         if stopper.exit_code:
             print("sweep stopped; run the same command again to resume", flush=True)
             return stopper.exit_code

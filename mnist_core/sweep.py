@@ -97,7 +97,8 @@ def plan(preset: str, epochs: int, store, seeds: int = 1) -> tuple[list[RunConfi
 
 
 def on_ray(store, todo: list[RunConfig], tags: list[str], data_path: str | None, save_model: bool,
-           stop: threading.Event, say: Callable[[str], None]) -> int | None:
+           stop: threading.Event, say: Callable[[str], None],
+           group: Callable[[RunConfig], str | None] = lambda c: None) -> int | None:
     """Train ``todo`` as Ray tasks, as many at once as the cluster has CPU slots, through the job queue
     the app uses (with the Ray runner in this process); each run is stored here as it streams back.
     Returns how many did not finish, or None (having said why) if there is no cluster to train on.
@@ -120,7 +121,7 @@ def on_ray(store, todo: list[RunConfig], tags: list[str], data_path: str | None,
     def run(config, store, run_id, on_event, stop, data_path=None):
         return trainer(config, store, run_id, on_event, stop, data_path, save_model=save_model)
     queue = JobQueue(store, max_concurrent=slots, runner=run, data_path=data_path, limits=Limits())
-    jobs = [queue.submit(c, tags=tags) for c in todo]
+    jobs = [queue.submit(c, tags=tags, group=group(c)) for c in todo]
     reported, ended, failed = dict.fromkeys(range(len(jobs)), 0), set(), 0
     pct = lambda x: "-" if x is None else f"{x * 100:.2f}%"  # noqa: E731
     while len(ended) < len(jobs):
