@@ -41,6 +41,7 @@ ADDRESS_ENV = "RAY_ADDRESS"  # Ray's own: ray.init reads it too
 CPUS_ENV = "MNIST_RAY_CPUS"
 BACKENDS = ("local", "ray")
 STOP_POLL = 0.5  # seconds between a task's looks at the stop flags
+LOCAL_ATTEMPTS = 3
 
 
 def backend() -> str:
@@ -74,18 +75,30 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> int:
         package = str(Path(__file__).resolve().parent)
         runtime_env = {"py_modules": [package], "excludes": ["__pycache__", "reference_runs", "lesson_files"],
                        "env_vars": {"TF_CPP_MIN_LOG_LEVEL": "2"}}
-        try:
-            if address:
+        if address:
+            try:
                 _reachable(address)
                 ray.init(address=address, runtime_env=runtime_env, logging_level=logging.WARNING)
-            else:  # "local": a new instance of our own, never a stranger's found on this machine
-                ray.init(address="local", num_cpus=num_cpus or local_cpus(), include_dashboard=False,
-                         runtime_env=runtime_env, logging_level=logging.WARNING)
-        except Exception as e:  # noqa: BLE001 - ConnectionError, RuntimeError, ValueError, ... from Ray
-            where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-            raise TrainerLost(f"Could not connect to {where} ({' '.join(str(e).split())[:200]}): check "
-                              f"{ADDRESS_ENV} and that `ray status` there answers.") from None
+            except Exception as e:  # noqa: BLE001 - ConnectionError, RuntimeError, ValueError, ... from Ray
+                raise TrainerLost(f"Could not connect to the Ray cluster at {address} ({_short(e)}): check "
+                                  f"{ADDRESS_ENV} and that `ray status` there answers.") from None
+        else:
+            for attempt in range(LOCAL_ATTEMPTS):
+                try:  # "local": a new instance of our own, never a stranger's found on this machine
+                    ray.init(address="local", num_cpus=num_cpus or local_cpus(), include_dashboard=False,
+                             runtime_env=runtime_env, logging_level=logging.WARNING)
+                    break
+                except Exception as e:  # noqa: BLE001 - Ray allows its raylet 30 s to start, which a busy
+                    ray.shutdown()      # machine can miss: try again before giving up
+                    if attempt == LOCAL_ATTEMPTS - 1:
+                        raise TrainerLost(f"Could not start a local Ray instance ({_short(e)}): this machine may "
+                                          f"be too busy; try again, or start one with `ray start --head` and "
+                                          f"set {ADDRESS_ENV}.") from None
     return int(ray.cluster_resources().get("CPU", 0))
+
+
+def _short(e: Exception) -> str:
+    return " ".join(str(e).split())[:200]
 
 
 def _reachable(address: str, timeout: float = 10.0) -> None:
