@@ -23,10 +23,12 @@ this machine's by default) that ends with the driver.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +43,8 @@ ADDRESS_ENV = "RAY_ADDRESS"  # Ray's own: ray.init reads it too
 CPUS_ENV = "MNIST_RAY_CPUS"
 BACKENDS = ("local", "ray")
 STOP_POLL = 0.5  # seconds between a task's looks at the stop flags
-LOCAL_ATTEMPTS = 3
+LOCAL_ATTEMPTS = 2
+START_SECONDS = 300.0  # a local instance's start, on a busy machine (see _patient_start)
 
 
 def backend() -> str:
@@ -85,8 +88,9 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> int:
         else:
             for attempt in range(LOCAL_ATTEMPTS):
                 try:  # "local": a new instance of our own, never a stranger's found on this machine
-                    ray.init(address="local", num_cpus=num_cpus or local_cpus(), include_dashboard=False,
-                             runtime_env=runtime_env, logging_level=logging.WARNING)
+                    with _patient_start(ray):
+                        ray.init(address="local", num_cpus=num_cpus or local_cpus(), include_dashboard=False,
+                                 runtime_env=runtime_env, logging_level=logging.WARNING)
                     break
                 except Exception as e:  # noqa: BLE001 - Ray allows its raylet 30 s to start, which a busy
                     ray.shutdown()      # machine can miss: try again before giving up
@@ -95,6 +99,33 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> int:
                                           f"be too busy; try again, or start one with `ray start --head` and "
                                           f"set {ADDRESS_ENV}.") from None
     return int(ray.cluster_resources().get("CPU", 0))
+
+
+@contextlib.contextmanager
+def _patient_start(ray, seconds: float = START_SECONDS):
+    """Ray 2.60 gives a new local node's raylet 30 s to register (a constant inside ``Node``); on a
+    machine busy with other trainings its Python agents can take longer to start. While a local
+    instance starts, its "is the node there yet?" question keeps asking for up to ``seconds``."""
+    services = getattr(getattr(ray, "_private", None), "services", None)
+    ask = getattr(services, "get_node", None)
+    if ask is None:  # another Ray: its own patience applies
+        yield
+        return
+
+    def patient(*args, **kwargs):
+        end = time.monotonic() + seconds
+        while True:
+            try:
+                return ask(*args, **kwargs)
+            except RuntimeError:
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.5)
+    services.get_node = patient
+    try:
+        yield
+    finally:
+        services.get_node = ask
 
 
 def _short(e: Exception) -> str:
