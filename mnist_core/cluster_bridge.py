@@ -165,7 +165,7 @@ def main() -> None:
             stops[msg["run_id"]].set()
         elif msg.get("cmd") == "train":
             stop = stops[msg["run_id"]] = threading.Event()
-            t = threading.Thread(target=trainer, daemon=True, kwargs=dict(
+            t = threading.Thread(target=_train, daemon=True, args=(trainer, emit), kwargs=dict(
                 config=RunConfig.from_dict(msg["config"]), store=store, run_id=msg["run_id"], on_event=emit,
                 stop=stop, data_path=msg.get("data_path")))
             t.start()
@@ -176,6 +176,15 @@ def main() -> None:
     for t in threads:
         t.join(timeout=20)
     os._exit(0)
+
+
+def _train(trainer, emit, **job) -> None:
+    """One training; whatever happens, the parent hears how it ended (else its queue thread waits)."""
+    try:
+        trainer(**job)
+    except Exception as e:  # noqa: BLE001 - execute stores failures itself; this is the store failing too
+        emit({"event": "end", "run_id": job["run_id"], "status": "failed",
+              "reason": f"{type(e).__name__}: {e}".splitlines()[0][:300]})
 
 
 if __name__ == "__main__":
