@@ -47,14 +47,13 @@ def _connections() -> tuple[int, list[str]]:
 def _grid(workers: int, configs, data_path: str | None) -> dict:
     import ray
 
-    from mnist_core.cluster import RayTrainer, _patient_start
+    from mnist_core.cluster import RayTrainer, start_local
     from mnist_core.jobs import JobQueue
     from mnist_core.limits import Limits
     from mnist_core.store import RunStore
 
     t0 = time.perf_counter()
-    with _patient_start(ray):  # a busy machine can miss Ray's 30 s for a raylet to start
-        ray.init(address="local", num_cpus=workers, include_dashboard=False, logging_level="WARNING")
+    start_local(ray, workers)
     trainer = RayTrainer()
     with tempfile.TemporaryDirectory(prefix="ray-bench-") as folder:
         store = RunStore(folder)

@@ -87,10 +87,8 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> int:
                                   f"{ADDRESS_ENV} and that `ray status` there answers.") from None
         else:
             for attempt in range(LOCAL_ATTEMPTS):
-                try:  # "local": a new instance of our own, never a stranger's found on this machine
-                    with _patient_start(ray):
-                        ray.init(address="local", num_cpus=num_cpus or local_cpus(), include_dashboard=False,
-                                 runtime_env=runtime_env, logging_level=logging.WARNING)
+                try:
+                    start_local(ray, num_cpus or local_cpus(), runtime_env=runtime_env)
                     break
                 except Exception as e:  # noqa: BLE001 - Ray allows its raylet 30 s to start, which a busy
                     ray.shutdown()      # machine can miss: try again before giving up
@@ -99,6 +97,15 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> int:
                                           f"be too busy; try again, or start one with `ray start --head` and "
                                           f"set {ADDRESS_ENV}.") from None
     return int(ray.cluster_resources().get("CPU", 0))
+
+
+def start_local(ray, num_cpus: int | None, **kwargs) -> None:
+    """``ray.init`` of a new local instance of our own (never a stranger's found on this machine),
+    patient with a busy machine: Ray 2.60 gives a new node's agents about 20 s to start and its raylet
+    30 s to register, which trainings hogging the cores can make it miss."""
+    with _patient_start(ray):
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, logging_level=logging.WARNING,
+                 _system_config={"agent_register_timeout_ms": int(START_SECONDS * 1000)}, **kwargs)
 
 
 @contextlib.contextmanager

@@ -134,14 +134,13 @@ def cluster(tmp_path_factory):
     the app's disk would): nothing may land there."""
     import ray
 
-    from mnist_core.cluster import _patient_start
+    from mnist_core.cluster import start_local
 
     elsewhere = tmp_path_factory.mktemp("worker-side-runs")
     saved = os.environ.get("MNIST_RUNS_DIR")
     os.environ["MNIST_RUNS_DIR"] = str(elsewhere)  # the workers inherit this process's environment
     try:
-        with _patient_start(ray):  # Ray gives its raylet 30 s to start: not always enough on a loaded machine
-            ray.init(address="local", num_cpus=2, include_dashboard=False)
+        start_local(ray, 2)
     finally:
         os.environ["MNIST_RUNS_DIR"] = saved or ""
     yield ray.get_runtime_context().gcs_address, elsewhere
