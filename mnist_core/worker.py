@@ -236,7 +236,7 @@ def _warm_up(data, store: RunStore) -> None:
     """Load MNIST and train the Train page's default network for a few steps, so the first real run
     pays neither TensorFlow's and XLA's one-time start-up nor the default network's compilation
     (its compiled loop is released for the next run of that shape to reuse). Then time that network's
-    steps for the Train page's estimate (estimate.calibrate, about half a second)."""
+    steps, and a small network's, for the Train page's estimate (estimate.calibrate, about a second)."""
     import numpy as np
 
     from . import estimate
@@ -253,7 +253,7 @@ def _warm_up(data, store: RunStore) -> None:
     train(RunConfig(epochs=1, train_examples=min(1000, len(ds.y_train))), dataset=ds).release()
     if len(ds.y_train) >= estimate.CALIBRATION_STEPS * 70:  # not on the random stand-in
         try:
-            estimate.save_calibration(store.user_dir, estimate.calibrate(ds))
+            estimate.save_calibration(store.user_dir, *estimate.calibrate(ds))
         except StoreError:
             pass  # the estimate falls back to stored runs; training itself reports a bad folder
 
