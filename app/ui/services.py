@@ -71,6 +71,18 @@ def dataset(name: str) -> data.Dataset:
     return fut.result()
 
 
+def dataset_if_loaded(name: str) -> data.Dataset | None:
+    """The dataset if this process has it in memory, else None without waiting (its loading is started, so a
+    later call may have it): for extras a page can draw without, such as a mask of blank pixels."""
+    if dataset_state(name)[0] != "ready":
+        return None
+    with _lock:
+        if name not in _datasets or (_datasets[name].done() and _datasets[name].exception()):
+            _datasets[name] = _executor.submit(data.load, name)
+        fut = _datasets[name]
+    return fut.result() if fut.done() and not fut.exception() else None
+
+
 def download(name: str) -> str | None:
     """Run Keras' download in a separate process (keeps Keras out of this one); None on success,
     else the one-sentence reason."""

@@ -32,12 +32,6 @@ def _chosen(source: str) -> None:
     state["try_source"] = source
 
 
-ds = None  # MNIST itself, for its test images and the blank-pixel mask; drawings work without it
-if services.dataset_state("mnist")[0] == "ready":
-    try:
-        ds = services.dataset("mnist")
-    except DataError:
-        pass
 draw, upload, test = st.tabs(["Draw", "Upload", "A test image"])
 with draw:
     try:
@@ -65,6 +59,12 @@ with upload:
             st.error(fmt.plain(e))
     st.caption(f"PNG or JPEG, up to {MAX_PIXELS / 1e6:.0f} megapixels.")
 with test:
+    ds = None  # MNIST itself, loaded here (not before the tabs): drawings and uploads do not wait for it
+    if services.dataset_state("mnist")[0] == "ready":
+        try:
+            ds = services.dataset("mnist")
+        except DataError:
+            pass
     if ds is not None:
         index = st.number_input(f"Test image number (0 to {len(ds.y_test) - 1:,})", min_value=0,
                                 max_value=len(ds.y_test) - 1, value=None, step=1, key="try_test_image",
@@ -83,4 +83,4 @@ source = source if source in pictures else next(s for s in ("upload", "draw", "t
 if len(pictures) > 1:
     st.caption(f"Tracing the {dict(draw='drawing', upload='uploaded picture', test='test image')[source]}, "
                f"the one changed last.")
-traced.show(run, pictures[source], ds)
+traced.show(run, pictures[source], ds or services.dataset_if_loaded("mnist"))
