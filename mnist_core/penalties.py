@@ -11,7 +11,8 @@ needed two such reductions per step.
 ``fast_sum`` adds the same numbers in another order: it folds the flattened tensor in half again and
 again (first half + second half), elementwise adds that XLA fuses into one vectorised loop, until a
 few thousand numbers remain for ``reduce_sum``. The result equals ``reduce_sum`` up to float
-rounding (a different order of the same additions) and costs about a sixth of it.
+rounding (a different order of the same additions) and costs about a sixth of it: best of 60 compiled
+calls on a 784x300 kernel, 54 µs against 320 µs for ``reduce_sum(w * w)`` (2026-11-28, machine loaded).
 
 The penalty stays in the loss, so the gradient the tape returns includes 2·l2·w (and l1·sign w) exactly
 as with Keras' regularisers (``tests/test_penalties.py`` checks one step against ``keras.regularizers.L1L2``),
