@@ -161,6 +161,11 @@ def band_frame(selected: Sequence[Run], all_runs: Sequence[Run], metric: str, sm
             series[f"{r.data.get('label')} (×{len(members)} seeds)"] = members
         else:
             series[run_label(r)] = [r]
+    return groups_band_frame(series, metric, smoothing)
+
+
+def groups_band_frame(series: dict[str, Sequence[Run]], metric: str, smoothing: float = 0.0) -> pd.DataFrame:
+    """Named groups of runs as one series each: per epoch the mean, min and max of ``metric``."""
     frames = []
     for name, members in series.items():
         df = curves_frame(members, smoothing)
@@ -175,3 +180,25 @@ def band_frame(selected: Sequence[Run], all_runs: Sequence[Run], metric: str, sm
         frames.append(agg)
     columns = ["run", "epoch", "mean", "lo", "hi", "train_seconds", "wall_seconds", "n"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def group_difference(selected: Sequence[Run], all_runs: Sequence[Run]) -> str | None:
+    """With exactly two seed groups among the selected runs: their difference in final test accuracy with
+    its 95% interval (Welch's t), or that none is detectable with this many seeds. None otherwise."""
+    from . import verdicts
+
+    names = list(dict.fromkeys(r.data.get("group") for r in selected if r.data.get("group")))
+    if len(names) != 2:
+        return None
+    groups = [[m for m in all_runs if m.data.get("group") == g and m.status == "finished" and m.history]
+              for g in names]
+    labels = [g[0].data.get("label") if g else "?" for g in groups]
+    finals = [[m.history[-1]["test_accuracy"] for m in g] for g in groups]
+    iv = verdicts.welch(*finals)
+    if iv is None:
+        return (f"{labels[0]} − {labels[1]}: each group needs at least 2 finished seeds for an interval "
+                f"(they have {len(finals[0])} and {len(finals[1])}).")
+    verdict, why = verdicts.direction(iv)
+    said = why if verdict == verdicts.UNDECIDED else f"{labels[0] if iv.estimate > 0 else labels[1]} is better"
+    return (f"Final test accuracy, {labels[0]} − {labels[1]}: {verdicts.points(iv)}, "
+            f"{verdicts.METHOD} over {len(finals[0])} and {len(finals[1])} seeds: {said}.")

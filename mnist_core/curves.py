@@ -39,6 +39,13 @@ def seconds_per_epoch(history: Sequence[dict]) -> float | None:
     return history[-1]["train_seconds"] / len(history) if history else None
 
 
+def fastest_epoch_seconds(history: Sequence[dict]) -> float | None:
+    """The run's fastest epoch, in training seconds. Like timeit's best of several repeats, it is the
+    number least disturbed by other work on a shared machine, which can only make an epoch slower."""
+    times = [h["train_seconds"] for h in history]
+    return min(b - a for a, b in zip([0.0, *times], times)) if times else None
+
+
 def smooth(values: Sequence[float], weight: float) -> list[float]:
     """TensorBoard's smoothing: an exponential moving average, debiased so the first points are
     not pulled towards zero (the same correction Adam applies to its moment estimates)."""

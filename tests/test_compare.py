@@ -176,3 +176,23 @@ def test_a_seed_band_is_named_by_its_settings_and_smoothed_like_the_curves(store
     assert set(band["run"]) == {"my settings (×2 seeds)"}
     assert list(band["mean"]) == pytest.approx(compare.curves.smooth([0.5, 0.9, 0.5], 0.5))
     assert list(band.index) == [0, 1, 2]
+
+
+def _group(store, name, config, finals):
+    for i, final in enumerate(finals):
+        run_id = stored_run(store, config.replace(seed=42 + i), [final - 0.01, final]).run_id
+        store.update(run_id, group=name)
+    return [r for r in store.list() if r.data.get("group") == name]
+
+
+def test_two_seed_groups_get_their_difference_with_its_uncertainty(store):
+    relu = _group(store, "relu", RunConfig(), [0.980, 0.981, 0.979, 0.9805, 0.9795])
+    elu = _group(store, "elu", RunConfig(activation="elu"), [0.975, 0.976, 0.974, 0.9755, 0.9745])
+    line = compare.group_difference([relu[0], elu[0]], store.list())
+    assert line.startswith("Final test accuracy, 300-100 relu sgd − 300-100 elu sgd: +0.50 points (95% CI +0.")
+    assert "over 5 and 5 seeds: 300-100 relu sgd is better." in line
+    same = _group(store, "relu again", RunConfig(batch_size=64), [0.9801, 0.9799, 0.9806, 0.9794, 0.98])
+    assert compare.group_difference([relu[0], same[0]], store.list()).endswith(
+        "no difference detectable with 5 seeds.")
+    assert compare.group_difference([relu[0]], store.list()) is None  # one group: nothing to compare
+    assert compare.group_difference([relu[0], elu[0], same[0]], store.list()) is None

@@ -1,8 +1,9 @@
-"""The claim table computed from a small synthetic store (made-up curves with known answers)."""
+"""The claim table computed from a small synthetic store (made-up curves with known answers): which
+runs a finding takes, what it shows, and what is missing."""
 
 import pytest
 
-from mnist_core import study
+from mnist_core import study, tuning
 from mnist_core.config import OPTIMIZERS
 from mnist_core.store import RunStore
 from tests.helpers import stored_run
@@ -10,8 +11,17 @@ from tests.helpers import stored_run
 B = study.BASE.replace(epochs=3)
 
 
-def _curve(final):
-    return [final - 0.02, final - 0.01, final]
+def _curve(final, seed, epochs=3):
+    j = (seed - 44) * 0.0005
+    return [final - 0.02 + j] * (epochs - 2) + [final - 0.01 + j, final + j]
+
+
+def _ship(store, config, final, spe, seeds=(42, 43, 44, 45, 46)):
+    for seed in seeds:
+        run = stored_run(store, config.replace(seed=seed), _curve(final, seed, config.epochs), seconds_per_epoch=spe)
+        if config.uses_pca:
+            store.update(run.run_id, pca={"components": 154, "explained_variance": 0.9502,
+                                          "fit_seconds": 0.3, "cached": False})
 
 
 @pytest.fixture
@@ -24,14 +34,12 @@ def store(tmp_path):
         (B.replace(pca=154), 0.979, 0.4), (B.replace(hidden=(1568, 500), pca=154), 0.981, 2.5),
         (B.replace(activation="elu"), 0.975, 0.6), (B.replace(batch_norm=True), 0.9805, 1.1),
         (B.replace(activation="elu", batch_norm=True), 0.982, 1.2),
+        (B.replace(activation="elu", batch_norm=True, bn_eval="batch"), 0.983, 1.2),
         *[(B.replace(optimizer=o), {"nesterov": 0.983, "adam": 0.97}.get(o, 0.979), 0.7)
           for o in OPTIMIZERS if o != "sgd"],
     ]
     for config, final, spe in spec:
-        run = stored_run(shipped, config, _curve(final), seconds_per_epoch=spe)
-        if config.uses_pca:
-            shipped.update(run.run_id, pca={"components": 154, "explained_variance": 0.9502,
-                                            "fit_seconds": 0.3, "cached": False})
+        _ship(shipped, config, final, spe)
     return s
 
 
@@ -39,39 +47,50 @@ def _by_key(store):
     return {f.key: f for f in study.evaluate(store.list())}
 
 
-def test_every_finding_is_computed_from_the_runs(store):
+def test_every_finding_is_computed_from_the_seed_groups(store):
     found = _by_key(store)
-    assert list(found) == ["topologies", "smaller_net", "pca", "pca_small", "bn_elu", "bn_cost", "elu_worst",
-                           "optimizers"]
-    assert all(not f.missing for f in found.values())
-    assert found["topologies"].agrees and "100-30: 97.60%" in found["topologies"].ours
-    assert found["smaller_net"].ours.startswith("40% faster per epoch, +0.15 points")
+    assert list(found) == ["topologies", "smaller_net", "pca", "pca_small", "bn_elu", "bn_elu_batch", "bn_cost",
+                           "elu_worst", "optimizers", "optimizers_tuned"]
+    assert all(not f.missing for k, f in found.items() if k != "optimizers_tuned")
+    assert all(f.seeds == 5 for k, f in found.items() if k != "optimizers_tuned")
+    assert found["topologies"].agrees and "100-30: 97.60% ± 0.08 (5)" in found["topologies"].ours
+    assert found["smaller_net"].ours.startswith("300-100: 40% faster per epoch (95% CI 40% to 40%)")
     assert "keeps 95.0% of the variance" in found["pca"].ours and "repaid after 1.5 epochs" in found["pca"].ours
     # (3 x 0.4 s + a 0.3 s fit) / (3 x 5.0 s)
     assert found["pca_small"].ours.startswith("10% of the big net's training time")
-    # 0.962, 0.972, 0.982 at 1.2 s an epoch: within 0.2 points of the best only at epoch 3
-    assert found["bn_elu"].ours == ("levels off (within 0.2 points of its best, 98.20%) after 3 epochs (4 s); "
-                                    "98% after 3 epochs (4 s)")
-    assert found["bn_cost"].ours == "x1.83 with ReLU, x2.00 with ELU" and found["bn_cost"].agrees
+    assert found["bn_cost"].ours == ("×1.83 (95% CI ×1.83 to ×1.83) with ReLU; ×2.00 (95% CI ×2.00 to ×2.00) "
+                                     "with ELU") and found["bn_cost"].agrees
     assert found["elu_worst"].agrees and found["optimizers"].agrees
 
 
-def test_a_finding_that_does_not_hold_is_marked_as_differing(store, tmp_path):
-    # A user run with the same settings but more epochs does not replace the shipped one...
-    user_elu_bn = stored_run(store, study.BASE.replace(activation="elu", batch_norm=True, epochs=4),
-                             [0.9, 0.91, 0.92, 0.93])
-    assert _by_key(store)["elu_worst"].runs["ELU + BN"].reference
-    # ...but with no shipped runs, it is used, and now ELU + BN is the worst of the four.
-    only_user = RunStore(tmp_path / "other", None)
-    for f in store.list():
-        if f.run_id != user_elu_bn.run_id and f.data["label"] != user_elu_bn.data["label"]:
-            stored_run(only_user, f.config, [h["test_accuracy"] for h in f.history])
-    stored_run(only_user, user_elu_bn.config, [0.9, 0.91, 0.92, 0.93])
-    found = _by_key(only_user)
-    assert found["elu_worst"].agrees is False and found["elu_worst"].comment == "worst: ELU + BN"
-    assert found["bn_elu"].ours.endswith("98% not reached in 4 epochs")
+def test_your_own_runs_replace_the_shipped_ones_and_fewer_epochs_do_not_count(store):
+    base_user = [stored_run(store, B.replace(activation="elu", batch_norm=True, seed=s), [0.9, 0.91, 0.92])
+                 for s in (42, 43)]
+    found = _by_key(store)["elu_worst"]
+    assert [r.run_id for r in found.groups["ELU + BN"]] == [r.run_id for r in base_user]
+    assert found.verdict == "differs"  # ELU + BN now ends below plain ELU
+    assert all(r.reference for r in found.groups["ELU"])
+    assert _by_key(store)["bn_cost"].groups["ELU + BN"][0].reference is False
 
 
 def test_missing_runs_are_listed(tmp_path):
     found = _by_key(RunStore(tmp_path / "empty", None))
     assert found["optimizers"].missing == list(OPTIMIZERS) and found["optimizers"].agrees is None
+    assert found["optimizers"].verdict_text == "runs missing"
+    assert found["optimizers_tuned"].missing == ["tuning runs"]
+
+
+def test_the_tuned_row_uses_each_optimizers_chosen_rate(store, tmp_path):
+    shipped = RunStore(tmp_path / "ref")
+    for c in tuning.tuning_grid():
+        run = stored_run(shipped, c, [0.9])
+        good = c.learning_rate == tuning.GRIDS[c.optimizer][2]
+        shipped.update(run.run_id, change=lambda d, g=good: d["history"][-1].update(val_accuracy=0.97 if g else 0.9))
+    tuned = study.evaluate(store.list())[-1]
+    assert {role: c.learning_rate for role, c in tuned.needs.items()} == {o: tuning.GRIDS[o][2] for o in OPTIMIZERS}
+    assert tuned.missing == list(OPTIMIZERS)
+    for o in OPTIMIZERS:
+        _ship(shipped, tuning.tuned(o, tuning.GRIDS[o][2], epochs=21), 0.98 if o != "adam" else 0.985, 0.7)
+    tuned = study.evaluate(store.list())[-1]
+    assert not tuned.missing and tuned.verdict == "differs"  # tuned Adam beats Nesterov here
+    assert "adam 0.001" in tuned.explain

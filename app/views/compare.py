@@ -92,6 +92,8 @@ if groups:
     chart_col.altair_chart(charts.band(compare.band_frame(chosen, runs, y, smoothing), x, y, log_y))
 else:
     chart_col.altair_chart(charts.overlay(compare.curves_frame(chosen, smoothing), x, y, log_y, side))
+if (difference := compare.group_difference(chosen, runs)) is not None:
+    chart_col.caption(fmt.plain(difference))  # labels come from run.json: shown as text
 with diff_col:
     st.markdown("**Settings that differ**")
     diff = compare.settings_diff(chosen)
