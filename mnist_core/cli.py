@@ -362,6 +362,12 @@ def cmd_sweep(args: argparse.Namespace, store: RunStore) -> int:
     failed = 0
     with _Stopper() as stopper:
         for i, config in enumerate(todo, 1):
+            # Several sweeps may share one runs folder (two processes on two cores, or machines on a
+            # shared disk): a setting another one has finished or is training is left to it.
+            if store.find_settings(config, statuses=("finished", "queued", "running")):
+                print(f"[{i}/{len(todo)}] {config.label}: done or being trained by another sweep", flush=True)
+                continue
+
             def on_event(e, i=i, config=config):
                 if e["event"] == "epoch" and (e["epoch"] % 10 == 0 or e["epoch"] == config.epochs):
                     print(f"  [{i}/{len(todo)}] {config.label}: epoch {e['epoch']}/{config.epochs} "

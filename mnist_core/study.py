@@ -313,3 +313,16 @@ def machines(findings_: Sequence[Finding]) -> list[str]:
                         f"{env.get('tensorflow', '?')}" + (" (shipped reference runs)" if r.reference else " (this server)"))
                 seen[text] = True
     return list(seen)
+
+
+def markdown_table(findings_: Sequence[Finding]) -> str:
+    """The claim table as Markdown, for the README: ``python -m mnist_core.study``."""
+    rows = ["| claim | notebook | ours: mean ± sd (seeds) | verdict |", "| --- | --- | --- | --- |"]
+    rows += [f"| {f.title} | {f.notebook} | {f.ours} | {f.verdict_text} |" for f in findings_]
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    from .store import RunStore
+
+    print(markdown_table(evaluate(RunStore().list())))

@@ -85,3 +85,20 @@ def test_sweep_cli_puts_seeds_in_one_group_and_adds_runs_stored_before(tmp_path,
     small = [r for r in store.list() if r.config.hidden == (100, 30)]
     assert sorted(r.config.seed for r in small) == [42, 43]
     assert len({r.data["group"] for r in small}) == 1 and small[0].data["group"]
+
+
+def test_a_setting_another_sweep_is_training_is_left_to_it(tmp_path, mnist_path):
+    """Two sweeps on one runs folder share the work instead of training the same settings twice."""
+    store = RunStore(tmp_path, reference_dir=False)
+    grid = sweep.notebook(1)
+    for c in grid:
+        if c.hidden != (100, 30):
+            stored_run(store, c, [0.9])
+    busy = store.create(grid[3])  # 100-30: another live process (this one) is training it
+    store.update(busy, status="running")
+    proc = subprocess.run([sys.executable, "-m", "mnist_core", "--runs-dir", str(tmp_path), "sweep",
+                           "--epochs", "1", "--no-model", "--data", str(mnist_path)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "MNIST_REFERENCE_RUNS": ""})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "100-30 relu sgd: done or being trained by another sweep" in proc.stdout
+    assert [r.status for r in store.list() if r.config.hidden == (100, 30)] == ["running"]
