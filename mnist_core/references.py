@@ -44,13 +44,15 @@ def slim_events(source: Path, dest: Path) -> tuple[int, int]:
 
 
 def ship(run_dir: Path, dest_root: Path, keep_all: bool = False) -> Path:
-    """Copy one run into ``dest_root``: run.json and slimmed events, or everything with ``keep_all``."""
+    """Copy one run into ``dest_root``: run.json and slimmed events; with ``keep_all`` also its model and
+    snapshots (the snapshots hold the network's pictures, so the events need not)."""
     dest = dest_root / run_dir.name
     if keep_all:
-        shutil.copytree(run_dir, dest, ignore=shutil.ignore_patterns(".lock"), dirs_exist_ok=True)
-        return dest
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(run_dir / "run.json", dest / "run.json")
+        shutil.copytree(run_dir, dest, ignore=shutil.ignore_patterns(".lock", "events.out.tfevents.*"),
+                        dirs_exist_ok=True)
+    else:
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(run_dir / "run.json", dest / "run.json")
     for events in run_dir.glob("events.out.tfevents.*"):
         slim_events(events, dest / events.name)
     return dest

@@ -50,3 +50,5 @@ def test_keep_all_ships_the_model_and_snapshots(tmp_path, small_mnist, monkeypat
     shipped = tmp_path / "ref" / run.run_id
     assert (shipped / "model.keras").is_file() and list((shipped / "snapshots").glob("*.npz"))
     assert not (shipped / ".lock").exists()
+    tags, _ = _tags(shipped)
+    assert "accuracy/test" in tags["tensors"] and "weights/first_layer" not in tags["tensors"]  # slim events

@@ -131,3 +131,17 @@ def test_a_diverged_run_says_so_with_a_smaller_rate_on_every_page(runs):
     for page, query in (("details", {"run": wreck.run_id}), ("train", {"run": wreck.run_id})):
         at = open_page(page, **query)
         assert not at.exception and "try 1 or smaller" in texts(at), page
+
+
+def test_two_seed_groups_show_their_difference_with_its_uncertainty(queue):
+    for name, config, finals in (("g-relu", RunConfig(epochs=2), (0.980, 0.981, 0.979)),
+                                 ("g-elu", RunConfig(activation="elu", epochs=2), (0.975, 0.976, 0.974))):
+        for i, final in enumerate(finals):
+            run = stored_run(queue.store, config.replace(seed=42 + i), [final - 0.01, final])
+            queue.store.update(run.run_id, group=name)
+    ids = [r.run_id for r in queue.store.list() if r.config.seed == 42]
+    at = open_page("compare", runs=",".join(ids))
+    assert not at.exception
+    line = next(c.value for c in at.caption if "Final test accuracy" in c.value)
+    assert "+0.50 points (95% CI" in shown(line) or "-0.50 points (95% CI" in shown(line)
+    assert "over 3 and 3 seeds" in shown(line) and "is better" in shown(line)
