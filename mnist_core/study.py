@@ -18,7 +18,7 @@ import numpy as np
 from . import curves, tuning, verdicts
 from .config import OPTIMIZERS, RunConfig
 from .store import Run
-from .verdicts import Check, direction, log_ratio, mean_sd, one_sample, welch, within
+from .verdicts import Check, direction, mean_sd, one_sample, welch, within
 
 BASE = RunConfig()  # the notebook's 300-100 ReLU, SGD 0.01, batch 70
 EQUIVALENT = 0.005  # "loses little accuracy": within half a point either way
@@ -32,12 +32,13 @@ class Finding:
     claim: str  # what the notebook said
     notebook: str  # the notebook's number
     needs: dict[str, RunConfig]  # role -> settings (seed and epochs ignored)
-    measure: Callable[[dict[str, list[Run]]], list[Check]]
+    measure: Callable[[dict[str, list[Run]], dict[str, float]], list[Check]]  # (groups, seconds per epoch)
     explain: str = ""  # why ours may differ
     missing_hint: str = ""  # how to make the missing runs, when the sweep command is not enough
     min_epochs: int = 1  # shorter runs of the same settings do not count (the tuned row: not its tuning runs)
     groups: dict[str, list[Run]] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)
+    times_from: str = ""  # where its seconds per epoch come from, in words
 
     @property
     def missing(self) -> list[str]:
@@ -74,9 +75,33 @@ def _final(run: Run) -> float:
     return run.history[-1]["test_accuracy"]
 
 
+# Time is not seed noise: an epoch's seconds depend on the machine and on what else it was doing,
+# never on the seed. So for time a group's number is its fastest epoch over all its runs (the best of
+# n, as timeit reports: other work can only slow an epoch down), and a time claim is decided on that
+# number, with differences under TIME_NOISE treated as none. The seed-to-seed intervals are for accuracy.
+TIME_NOISE = 0.05
+
+
 def _spe(run: Run) -> float:
-    """Seconds per epoch: the run's fastest epoch (other work on the machine only slows epochs down)."""
+    """Seconds per epoch of one run: its fastest epoch."""
     return curves.fastest_epoch_seconds(run.history)
+
+
+def _group_spe(group: list[Run]) -> float:
+    """Seconds per epoch of a group: the fastest epoch of any of its runs."""
+    return min(_spe(r) for r in group)
+
+
+def _time_verdict(ratio: float, low: float = 1 + TIME_NOISE, high: float = float("inf")) -> tuple[str, str]:
+    """A time ratio against the claimed range [low, high]; within TIME_NOISE of an edge says nothing."""
+    if low <= ratio <= high:
+        return verdicts.AGREES, ""
+    edge = low if ratio < low else high
+    if abs(ratio / edge - 1) <= TIME_NOISE and edge != 1 + TIME_NOISE:
+        return verdicts.UNDECIDED, "within the timing noise (5%)"
+    if edge == 1 + TIME_NOISE and ratio > 1 - TIME_NOISE:
+        return verdicts.UNDECIDED, "no difference in time beyond the timing noise (5%)"
+    return verdicts.DIFFERS, ""
 
 
 PLATEAU = 0.002  # "trained": within 0.2 accuracy points of the run's best
@@ -97,10 +122,6 @@ def _finals(group: list[Run]) -> list[float]:
     return [_final(r) for r in group]
 
 
-def _spes(group: list[Run]) -> list[float]:
-    return [_spe(r) for r in group]
-
-
 def _accuracy_of(name: str, group: list[Run]) -> str:
     return f"{name}: {mean_sd([100 * f for f in _finals(group)], lambda x: f'{x:.2f}%', lambda x: f'{x:.2f}')}"
 
@@ -113,18 +134,15 @@ def _same_accuracy(a: list[Run], b: list[Run], what: str) -> Check:
     return Check(text, verdict, why)
 
 
-def _faster(fast: list[Run], slow: list[Run], what: str) -> Check:
-    """The claim "fast takes less time per epoch than slow": the ratio slow/fast above 1."""
-    iv = log_ratio(_spes(slow), _spes(fast))
-    verdict, why = direction(iv, 1.0)
-    if iv is None:
-        return Check(f"{what} {1 - np.mean(_spes(fast)) / np.mean(_spes(slow)):.0%} faster per epoch", verdict, why)
-    return Check(f"{what} {1 - 1 / iv.estimate:.0%} faster per epoch (95% CI {1 - 1 / iv.low:.0%} to "
-                 f"{1 - 1 / iv.high:.0%})", verdict, why)
+def _faster(fast: float, slow: float, what: str) -> Check:
+    """The claim "fast takes less time per epoch than slow" (seconds per epoch of each)."""
+    ratio = slow / fast
+    verdict, why = _time_verdict(ratio)
+    return Check(f"{what} {1 - 1 / ratio:.0%} faster per epoch ({fast:.2f} s against {slow:.2f} s)", verdict, why)
 
 
 # --- the measurements ---------------------------------------------------------------------------------
-def _topologies(g):
+def _topologies(g, t):
     checks = []
     for name, group in g.items():  # "near 98%": each mean within a point of it
         verdict, why = within(one_sample(_finals(group)), 0.97, 0.99)
@@ -132,17 +150,17 @@ def _topologies(g):
     return checks
 
 
-def _smaller_net(g):
-    return [_faster(g["300-100"], g["500-150"], "300-100:"),
+def _smaller_net(g, t):
+    return [_faster(t["300-100"], t["500-150"], "300-100:"),
             _same_accuracy(g["300-100"], g["500-150"], "accuracy given up")]
 
 
-def _pca(g):
+def _pca(g, t):
     raw, pca = g["raw"], g["PCA-154"]
     info = [r.data.get("pca") or {} for r in pca]
     variance = float(np.mean([i.get("explained_variance", np.nan) for i in info]))
-    fit = float(np.mean([i.get("fit_seconds", np.nan) for i in info]))
-    saved = np.mean(_spes(raw)) - np.mean(_spes(pca))
+    fit = float(np.min([i.get("fit_seconds", np.nan) for i in info]))  # time: the fastest fit
+    saved = t["raw"] - t["PCA-154"]
     epochs = min(len(r.history) for r in pca)
     repaid = fit / saved if saved > 0 else float("inf")
     kept = Check(f"keeps {variance:.1%} of the variance", verdicts.AGREES if variance >= 0.95 else verdicts.DIFFERS)
@@ -151,39 +169,39 @@ def _pca(g):
     return [kept, _same_accuracy(pca, raw, "accuracy lost"), cost]
 
 
-def _total_seconds(run: Run) -> float:
-    return _spe(run) * len(run.history) + ((run.data.get("pca") or {}).get("fit_seconds") or 0.0)
+def _total_seconds(group: list[Run], spe: float) -> float:
+    fit = min(((r.data.get("pca") or {}).get("fit_seconds") or 0.0) for r in group)
+    return spe * min(len(r.history) for r in group) + fit
 
 
-def _pca_and_small(g):
+def _pca_and_small(g, t):
     small, big = g["PCA-154, 300-100"], g["raw, 1568-500"]
-    iv = log_ratio([_total_seconds(r) for r in small], [_total_seconds(r) for r in big])
-    verdict, why = direction(None if iv is None else iv.scaled(lambda x: 1 / x), 1.0)
-    time = (f"{iv.estimate:.0%} of the big net's training time, PCA fit included (95% CI {iv.low:.0%} to "
-            f"{iv.high:.0%})" if iv else "one seed: no interval for the time")
+    share = _total_seconds(small, t["PCA-154, 300-100"]) / _total_seconds(big, t["raw, 1568-500"])
+    verdict, why = _time_verdict(1 / share)
+    time = f"{share:.0%} of the big net's training time, PCA fit included"
     return [Check(time, verdict, why), _same_accuracy(small, big, "accuracy lost")]
 
 
-def _bn_elu(g):
+def _bn_elu(g, t):
     (name, group), = g.items()
     epochs = [plateau(r)["epoch"] for r in group]
-    seconds = [plateau(r)["train_seconds"] for r in group]
+    seconds = np.mean(epochs) * t[name]
     verdict, why = within(one_sample(epochs), 10, 30)  # "about 20": trained by epoch 30, not before 10
     return [Check(f"levels off (within 0.2 points of its best) after {mean_sd(epochs, lambda x: f'{x:.1f}')} "
-                  f"epochs, {np.mean(seconds):.0f} s", verdict, why),
+                  f"epochs, {seconds:.0f} s", verdict, why),
             Check(_accuracy_of("best", group).replace("best: ", "ends at "), None)]
 
 
-def _bn_cost(g):
+def _bn_cost(g, t):
     checks = []
     for act in ("ReLU", "ELU"):
-        iv = log_ratio(_spes(g[f"{act} + BN"]), _spes(g[act]))
-        verdict, why = within(iv, 1.6, 2.5)  # "about twice"
-        checks.append(Check(f"{verdicts.ratio(iv) if iv else 'one seed'} with {act}", verdict, why))
+        ratio = t[f"{act} + BN"] / t[act]
+        verdict, why = _time_verdict(ratio, 1.6, 2.5)  # "about twice"
+        checks.append(Check(f"×{ratio:.2f} with {act}", verdict, why))
     return checks
 
 
-def _elu_worst(g):
+def _elu_worst(g, t):
     checks = [Check(_accuracy_of("ELU", g["ELU"]), None)]
     for other in ("ReLU", "ReLU + BN", "ELU + BN"):
         iv = welch(_finals(g[other]), _finals(g["ELU"]))
@@ -192,7 +210,7 @@ def _elu_worst(g):
     return checks
 
 
-def _nesterov_first(g):
+def _nesterov_first(g, t):
     checks = [Check(_accuracy_of("nesterov", g["nesterov"]), None)]
     for other in ("adagrad", "rmsprop", "adam"):
         iv = welch(_finals(g["nesterov"]), _finals(g[other]))
@@ -238,8 +256,8 @@ def findings(runs: Sequence[Run] = ()) -> list[Finding]:
                 "20 epochs (39 s)", {"ELU + BN (batch)": elu_bn.replace(bn_eval="batch")}, _bn_elu,
                 "Test-batch statistics let early epochs look better than the moving averages do. " + HW),
         Finding("bn_cost", "Batch norm about doubles the time per epoch",
-                "Each epoch with batch norm costs about twice as long (ours: the ratio's interval within "
-                "×1.6-×2.5).", "x2",
+                "Each epoch with batch norm costs about twice as long (ours: the ratio of the fastest epochs "
+                "within ×1.6-×2.5).", "x2",
                 {"ReLU": BASE, "ReLU + BN": relu_bn, "ELU": elu, "ELU + BN": elu_bn}, _bn_cost,
                 "Our trainer is compiled with XLA, which fuses batch norm's element-wise work into the "
                 "matrix products, so BN costs less extra here than in the notebook's TF1 graph."),
@@ -290,14 +308,34 @@ def pick_group(runs: Sequence[Run], settings: RunConfig, keys: dict | None = Non
     return [per_seed[s] for s in sorted(per_seed)]
 
 
-def evaluate(runs: Sequence[Run]) -> list[Finding]:
-    """Every finding with its seed groups found and its checks computed (or its missing roles listed)."""
+def seconds_per_epoch(f: Finding, timing: dict | None) -> tuple[dict[str, float], str]:
+    """Each role's seconds per epoch, all from one source so their ratios are fair: your own runs on
+    this server when every role has some; else the timing file (every setting measured back to back,
+    see timing.py); else each group's fastest epoch (runs made at different times: rough)."""
+    from .timing import key
+
+    fastest = {role: _group_spe(g) for role, g in f.groups.items()}
+    if all(not r.reference for g in f.groups.values() for r in g):
+        return fastest, "your runs on this server (fastest epochs)"
+    table = (timing or {}).get("seconds_per_epoch", {})
+    if all(key(c) in table for c in f.needs.values()):
+        env = timing.get("environment", {})
+        return ({role: table[key(c)] for role, c in f.needs.items()},
+                f"measured back to back on {env.get('machine', '?')} with {env.get('cpu_count', '?')} CPUs, "
+                f"{timing.get('created', '')[:10]} (python -m mnist_core.timing)")
+    return fastest, "each group's fastest epoch (runs made at different times: rough)"
+
+
+def evaluate(runs: Sequence[Run], timing: dict | None = None) -> list[Finding]:
+    """Every finding with its seed groups found and its checks computed (or its missing roles listed).
+    ``timing``: a timing file's contents (timing.read), for the time claims."""
     keys: dict[str, str] = {}
     out = []
     for f in findings(runs):
         f.groups = {role: g for role, c in f.needs.items() if (g := pick_group(runs, c, keys, f.min_epochs))}
         if not f.missing:
-            f.checks = f.measure(f.groups)
+            times, f.times_from = seconds_per_epoch(f, timing)
+            f.checks = f.measure(f.groups, times)
         out.append(f)
     return out
 
@@ -323,6 +361,8 @@ def markdown_table(findings_: Sequence[Finding]) -> str:
 
 
 if __name__ == "__main__":
+    from . import timing as timing_mod
     from .store import RunStore
 
-    print(markdown_table(evaluate(RunStore().list())))
+    store = RunStore()
+    print(markdown_table(evaluate(store.list(), timing_mod.read(store.user_dir) or timing_mod.read(store.reference_dir))))

@@ -51,6 +51,8 @@ def test_the_wheel_holds_every_page_the_app_navigates_to_and_its_settings(wheel)
     shipped = {p.parent.name for p in (PROJECT / "cached_runs" / "reference").glob("*/run.json")}
     packed = {n.split("/")[2] for n in names if n.startswith("mnist_core/reference_runs/") and n.endswith("run.json")}
     assert shipped and packed == shipped
+    models = {p.parent.name for p in (PROJECT / "cached_runs" / "reference").glob("*/model.keras")}
+    assert models and {n.split("/")[2] for n in names if n.endswith("/model.keras")} == models  # Try a model works
     lessons = {p.name for p in (PROJECT / "lessons").glob("*.toml")}
     assert lessons and {n.split("/")[-1] for n in names if n.startswith("mnist_core/lesson_files/")} == lessons
 

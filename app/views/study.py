@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from mnist_core import compare, published, study, sweep, verdicts
+from mnist_core import compare, published, study, sweep, timing, verdicts
 from mnist_core.limits import LimitError
 from ui import charts, fmt, identity, services
 
@@ -16,11 +16,14 @@ st.markdown(
     "otherwise the row says so. The groups are the shipped reference runs (`python -m mnist_core sweep "
     "--preset notebook --seeds 5`), or your own runs with the same settings where you have any.")
 
-runs = services.store().list()
-findings = study.evaluate(runs)
-st.caption("Times were measured on: " + fmt.plain("; ".join(study.machines(findings)) or "no runs yet")
-           + ". " + study.HW + " Seconds per epoch are each run's fastest epoch, which other work on a "
-           "shared machine cannot make faster.")
+store = services.store()
+runs = store.list()
+# This server's timing file (python -m mnist_core.timing) replaces the shipped one.
+times = timing.read(store.user_dir) or timing.read(store.reference_dir)
+findings = study.evaluate(runs, times)
+st.caption("Accuracies from runs made on: " + fmt.plain("; ".join(study.machines(findings)) or "no runs yet")
+           + ". " + study.HW + " Seconds depend on the machine and its load, not on the seed, so each "
+           "finding takes them from one source, named under it.")
 
 ICON = {verdicts.AGREES: "agrees", verdicts.DIFFERS: "differs", verdicts.UNDECIDED: ""}
 st.table(pd.DataFrame([{
@@ -74,6 +77,7 @@ for f in findings:
     for c in f.checks:
         mark = {verdicts.AGREES: "agrees", verdicts.DIFFERS: "differs", verdicts.UNDECIDED: c.why}.get(c.verdict)
         st.markdown(f"- {c.text}" + (f" — *{mark}*" if mark else ""))
+    st.caption(f"Seconds per epoch: {f.times_from}.")
     if f.verdict == verdicts.DIFFERS:
         st.warning(f"Ours differs from the notebook here. {f.explain}")
     elif f.explain:
