@@ -132,7 +132,8 @@ def combine(checks: Sequence[Check]) -> str:
 
 def points(iv: Interval) -> str:
     """An accuracy difference in points with its interval: '+0.12 points (95% CI -0.05 to +0.29)'."""
-    return f"{iv.estimate * 100:+.2f} points (95% CI {iv.low * 100:+.2f} to {iv.high * 100:+.2f})"
+    return (f"{iv.estimate * 100:+.2f} points (95% CI {iv.low * 100:+.2f} to {iv.high * 100:+.2f}, "
+            f"n = {' and '.join(map(str, iv.n))})")
 
 
 def ratio(iv: Interval) -> str:
