@@ -242,13 +242,10 @@ def class_scatter(df: pd.DataFrame, front: pd.DataFrame, x: str, x_title: str, c
 
 
 def with_published(chart, references) -> alt.LayerChart:
-    """Published results as dashed horizontal lines, labelled at the left edge (accuracy charts)."""
-    refs = pd.DataFrame([{"accuracy": 1 - r["test_error"], "short": r["short"], "source": r["source"],
-                          "x": 4 + 130 * i} for i, r in enumerate(references)])
+    """Published results as dashed horizontal lines, each named in its tooltip (accuracy charts)."""
+    refs = pd.DataFrame([{"accuracy": 1 - r["test_error"], "short": r["short"], "source": r["source"]}
+                         for r in references])
     rule = alt.Chart(refs).mark_rule(strokeDash=[4, 4], color="#777").encode(
-        y="accuracy:Q", tooltip=[alt.Tooltip("source:N", title="Published"),
+        y="accuracy:Q", tooltip=[alt.Tooltip("short:N", title="Published"), alt.Tooltip("source:N", title="Source"),
                                  alt.Tooltip("accuracy:Q", format=".2%", title="test accuracy")])
-    # One label per line, side by side along the top of each line: close lines (96.95% and 97.05%) stay legible.
-    texts = [alt.Chart(refs.iloc[[i]]).mark_text(align="left", dy=-5, fontSize=11, color="#444").encode(
-        y="accuracy:Q", x=alt.value(x), text="short:N") for i, x in enumerate(refs["x"])]
-    return alt.layer(chart, rule, *texts)
+    return alt.layer(chart, rule)

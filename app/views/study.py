@@ -73,6 +73,10 @@ for f in findings:
     if f.key == "topologies":
         epoch_chart = charts.with_published(epoch_chart, published.REFERENCES)
     by_epoch.altair_chart(epoch_chart, key=f"{f.key}_epoch")
+    if f.key == "topologies":
+        by_epoch.caption("Dashed: published results, from the bottom " + ", ".join(
+            f"{r['short']} {1 - r['test_error']:.2%}" for r in sorted(published.REFERENCES, key=lambda r: -r["test_error"]))
+            + " (hover a line for its source).")
     by_time.altair_chart(charts.band(frame, "train_seconds", "test_accuracy"), key=f"{f.key}_time")
     for c in f.checks:
         mark = {verdicts.AGREES: "agrees", verdicts.DIFFERS: "differs", verdicts.UNDECIDED: c.why}.get(c.verdict)
