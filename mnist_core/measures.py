@@ -6,11 +6,13 @@ the unit it is shown and typed in.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
-from . import curves
+from . import curves, timing
 from .store import Run
 
 
@@ -21,11 +23,43 @@ class Measure:
     get: Callable[[Run, list[dict]], float | None]  # (run, its history cut to the step's epochs)
 
 
+def _timed_spe(run) -> float | None:
+    """A shipped run's seconds per epoch from the timing file beside it (every setting measured back to
+    back, see timing.py): the reference runs were trained over hours on a shared machine, so their own
+    clocks mix quiet and busy epochs. None for your runs, which keep their own clock."""
+    if not run.reference:
+        return None
+    table = _timing_table(str(run.path.parent))
+    return table.get(timing.key(run.config))
+
+
+@functools.lru_cache(maxsize=4)
+def _timing_table(folder: str) -> dict:
+    read = timing.read(Path(folder))
+    return read["seconds_per_epoch"] if read else {}
+
+
 def _milestone(threshold: float, what: str):
     def get(run, history):
         hit = curves.milestones(history, [threshold])[curves.milestone_key(threshold)]
-        return None if hit is None else float(hit[what])
+        if hit is None:
+            return None
+        if what == "train_seconds" and (spe := _timed_spe(run)) is not None:
+            return float(hit["epoch"] * spe)
+        return float(hit[what])
     return get
+
+
+def _seconds_per_epoch(run, history):
+    spe = _timed_spe(run)
+    return spe if spe is not None else curves.seconds_per_epoch(history)
+
+
+def _train_seconds(run, history):
+    if not history:
+        return None
+    spe = _timed_spe(run)
+    return len(history) * spe if spe is not None else history[-1]["train_seconds"]
 
 
 def _pca(key: str):
@@ -47,8 +81,8 @@ MEASURES: dict[str, Measure] = {
     "epochs_to_98": Measure("epochs to reach 98%", "epochs", _milestone(0.98, "epoch")),
     "seconds_to_97": Measure("training seconds to reach 97%", "s", _milestone(0.97, "train_seconds")),
     "seconds_to_98": Measure("training seconds to reach 98%", "s", _milestone(0.98, "train_seconds")),
-    "seconds_per_epoch": Measure("training seconds per epoch", "s", lambda r, h: curves.seconds_per_epoch(h)),
-    "train_seconds": Measure("training seconds in all", "s", lambda r, h: h[-1]["train_seconds"] if h else None),
+    "seconds_per_epoch": Measure("training seconds per epoch", "s", _seconds_per_epoch),
+    "train_seconds": Measure("training seconds in all", "s", _train_seconds),
     "params": Measure("parameters", "", lambda r, h: float(r.data["param_count"])
                       if isinstance(r.data.get("param_count"), int) else None),
     "pca_variance": Measure("share of the pixel variance kept", "%", _pca("explained_variance")),

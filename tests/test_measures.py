@@ -35,3 +35,24 @@ def test_values_read_as_people_read_them():
     assert f("seconds_per_epoch", 0.6612) == "0.66 s" and f("train_seconds", 85.1) == "85 s"
     assert f("epochs_to_97", 24.0) == "24 epochs" and f("seconds_to_98", None) == "not reached"
     assert f("overfit_gap", 10.93) == "10.9 points" and f("params", 266610.0) == "266,610"
+
+
+def test_a_shipped_run_takes_its_time_from_the_timing_file_and_yours_from_its_own_clock(tmp_path):
+    import json
+
+    from mnist_core import measures, timing
+    from mnist_core.config import RunConfig
+    from mnist_core.store import RunStore
+    from tests.helpers import stored_run
+
+    config = RunConfig(epochs=3)
+    ref = stored_run(RunStore(tmp_path / "ref"), config, [0.95, 0.975, 0.98], seconds_per_epoch=2.0)
+    (tmp_path / "ref" / timing.FILE).write_text(json.dumps({"seconds_per_epoch": {timing.key(config): 0.5}}))
+    store = RunStore(tmp_path / "user", tmp_path / "ref")
+    mine = stored_run(store, config, [0.95, 0.975, 0.98], seconds_per_epoch=2.0)
+    shipped = next(r for r in store.list() if r.run_id == ref.run_id)
+    assert measures.measure("seconds_per_epoch", shipped, 3) == 0.5
+    assert measures.measure("seconds_to_97", shipped, 3) == 1.0  # reached at epoch 2
+    assert measures.measure("train_seconds", shipped, 3) == 1.5
+    assert measures.measure("seconds_per_epoch", mine, 3) == 2.0
+    assert measures.measure("seconds_to_97", mine, 3) == 4.0
