@@ -67,17 +67,20 @@ for f in findings:
             rerun_here(f)
     if f.missing:
         continue
-    frame = compare.groups_band_frame(f.groups, "test_accuracy")
-    by_epoch, by_time = st.columns(2)
-    epoch_chart = charts.band(frame, "epoch", "test_accuracy")
-    if f.key == "topologies":
-        epoch_chart = charts.with_published(epoch_chart, published.REFERENCES)
-    by_epoch.altair_chart(epoch_chart, key=f"{f.key}_epoch")
-    if f.key == "topologies":
-        by_epoch.caption("Dashed: published results, from the bottom " + ", ".join(
-            f"{r['short']} {1 - r['test_error']:.2%}" for r in sorted(published.REFERENCES, key=lambda r: -r["test_error"]))
-            + " (hover a line for its source).")
-    by_time.altair_chart(charts.band(frame, "train_seconds", "test_accuracy"), key=f"{f.key}_time")
+    # The curves of the first finding are drawn; the others on request (twenty charts of 138 runs' curves
+    # take seconds to build and draw, and the table above already says what they show).
+    if st.toggle("Show the curves", value=f is findings[0], key=f"curves_{f.key}"):
+        frame = compare.groups_band_frame(f.groups, "test_accuracy")
+        by_epoch, by_time = st.columns(2)
+        epoch_chart = charts.band(frame, "epoch", "test_accuracy")
+        if f.key == "topologies":
+            epoch_chart = charts.with_published(epoch_chart, published.REFERENCES)
+        by_epoch.altair_chart(epoch_chart, key=f"{f.key}_epoch")
+        if f.key == "topologies":
+            by_epoch.caption("Dashed: published results, from the bottom " + ", ".join(
+                f"{r['short']} {1 - r['test_error']:.2%}"
+                for r in sorted(published.REFERENCES, key=lambda r: -r["test_error"])) + " (hover a line for its source).")
+        by_time.altair_chart(charts.band(frame, "train_seconds", "test_accuracy"), key=f"{f.key}_time")
     for c in f.checks:
         mark = {verdicts.AGREES: "agrees", verdicts.DIFFERS: "differs", verdicts.UNDECIDED: c.why}.get(c.verdict)
         st.markdown(f"- {c.text}" + (f" — *{mark}*" if mark else ""))

@@ -18,7 +18,9 @@ def test_study_page_renders_every_finding_from_the_shipped_seed_groups(queue, mo
         if ours.startswith("×"):  # batch norm's cost: time only, from the timing file
             continue
         assert any(n in ours for n in ("(5)", "(3)", "n = 5 and 5", "n = 3 and 5", "n = 5 and 3")), ours
-    assert len(at.get("vega_lite_chart")) == 2 * len(table)  # by epoch and by time, per finding
+    assert len(at.get("vega_lite_chart")) == 2  # the first finding's curves, by epoch and by time
+    at.toggle(key="curves_optimizers_tuned").set_value(True).run()
+    assert len(at.get("vega_lite_chart")) == 4  # and any other's on request
     published = at.dataframe[-1].value
     assert "LeCun et al. 1998" in published["Source"].iloc[0] and published["Test accuracy"].iloc[0] == "96.95%"
 
