@@ -131,14 +131,9 @@ class RayBridge:
 
 # --- the bridge process itself -------------------------------------------------------------------------
 def main() -> None:
-    out = os.fdopen(os.dup(1), "w", buffering=1)  # protocol lines; anything else printed goes to stderr
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    lock = threading.Lock()
+    from .worker import protocol_emitter
 
-    def emit(event: dict) -> None:
-        with lock:
-            out.write(json.dumps(event) + "\n")
+    emit = protocol_emitter()
 
     from . import logs
     from .cluster import RayTrainer

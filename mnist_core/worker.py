@@ -180,8 +180,9 @@ class WorkerProcess:
 
 
 # --- the worker process itself --------------------------------------------------------------------------
-def main() -> None:
-    # Protocol lines go to a private copy of stdout; anything a library prints goes to stderr.
+def protocol_emitter():
+    """The function a child process sends its JSON event lines with, from any thread. Protocol lines go to
+    a private copy of stdout; anything a library prints from now on goes to stderr."""
     out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
@@ -190,6 +191,11 @@ def main() -> None:
     def emit(event: dict) -> None:
         with lock:
             out.write(json.dumps(event) + "\n")
+    return emit
+
+
+def main() -> None:
+    emit = protocol_emitter()
 
     from . import data, logs
     from .config import RunConfig
