@@ -4,8 +4,7 @@ Two runs that differ only in their seed end 0.1 to 0.3 points apart at epoch 60,
 the differences the notebook drew conclusions from. So every number here is a mean over seeds, with
 its standard deviation and count, and every comparison is a 95% confidence interval from **Welch's t**
 (two groups, unequal variances; scipy's ``ttest_ind(equal_var=False)``), or Student's t for one
-group against a fixed number. Ratios (time per epoch) are compared on the log scale, so the interval
-of a ratio is a ratio too.
+group against a fixed number.
 
 A claim is one of three kinds, and the interval decides it:
 - **direction** ("A is faster than B"): agrees when the whole interval is on the claimed side, differs
@@ -36,9 +35,6 @@ class Interval:
     low: float
     high: float
     n: tuple[int, ...]  # seeds behind each side
-
-    def scaled(self, f) -> "Interval":
-        return Interval(f(self.estimate), f(self.low), f(self.high), self.n)
 
 
 @dataclass
@@ -90,23 +86,17 @@ def one_sample(a: Sequence[float]) -> Interval | None:
     return Interval(float(a.mean()), float(ci.low), float(ci.high), (len(a),))
 
 
-def log_ratio(a: Sequence[float], b: Sequence[float]) -> Interval | None:
-    """Interval of the ratio mean(a) / mean(b), from Welch's t on the logs (a geometric-mean ratio)."""
-    iv = welch(np.log(a), np.log(b))
-    return None if iv is None else iv.scaled(math.exp)
-
-
 def _seeds(iv: Interval) -> str:
     return " and ".join(str(n) for n in sorted(set(iv.n))) + " seeds"
 
 
-def direction(iv: Interval | None, claimed_above: float = 0.0) -> tuple[str, str]:
-    """The claim says the quantity is above ``claimed_above`` (0 for a difference, 1 for a ratio)."""
+def direction(iv: Interval | None) -> tuple[str, str]:
+    """The claim says the quantity (a difference) is above 0."""
     if iv is None:
         return UNDECIDED, "needs at least 2 seeds per setting"
-    if iv.low > claimed_above:
+    if iv.low > 0:
         return AGREES, ""
-    if iv.high < claimed_above:
+    if iv.high < 0:
         return DIFFERS, ""
     return UNDECIDED, f"no difference detectable with {_seeds(iv)}"
 
@@ -135,6 +125,3 @@ def points(iv: Interval) -> str:
     return (f"{iv.estimate * 100:+.2f} points (95% CI {iv.low * 100:+.2f} to {iv.high * 100:+.2f}, "
             f"n = {' and '.join(map(str, iv.n))})")
 
-
-def ratio(iv: Interval) -> str:
-    return f"×{iv.estimate:.2f} (95% CI ×{iv.low:.2f} to ×{iv.high:.2f})"

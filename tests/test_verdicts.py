@@ -54,12 +54,6 @@ def test_within_a_margin():
     assert verdict == v.UNDECIDED and why == "too uncertain with 2 seeds"
 
 
-def test_ratio_interval_is_a_ratio():
-    iv = v.log_ratio([2.0, 2.1, 1.9, 2.05], [1.0, 1.02, 0.98, 1.01])
-    assert iv.low < iv.estimate < iv.high and iv.estimate == pytest.approx(2.0, rel=0.03)
-    assert v.within(iv, 1.6, 2.5)[0] == v.AGREES and v.direction(iv, 1.0)[0] == v.AGREES
-
-
 def test_a_finding_differs_if_any_check_does_and_agrees_only_if_all_do():
     A, D, U = (v.Check("", x) for x in (v.AGREES, v.DIFFERS, v.UNDECIDED))
     info = v.Check("context", None)
