@@ -17,6 +17,7 @@ import time
 import streamlit as st
 
 from mnist_core import access
+from ui import services
 
 OWNER_COOKIE = "mnist_owner"
 TEACHER_COOKIE = "mnist_teacher"
@@ -41,6 +42,16 @@ def actor() -> access.Actor:
     """This browser as mnist_core sees it; the teacher flag is re-checked against the password each time."""
     token, proof = _session()
     return access.browser(token, proof)
+
+
+def queue(configs: list, group=None, tags: list[str] | None = None, components: int | None = None) -> list:
+    """Queue runs as this browser, all or none: the queue refuses the whole set (LimitError, one
+    sentence) before any run is created if it would pass the server's limits. ``group`` is a group
+    name, or a function giving each config's."""
+    me, jobs = actor(), services.queue()
+    jobs.admit(configs, by=me, pca_components=components)
+    return [jobs.submit(c, group=group(c) if callable(group) else group, tags=tags, by=me,
+                        pca_components=components) for c in configs]
 
 
 def may_change(owned_by) -> bool:

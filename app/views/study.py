@@ -43,11 +43,8 @@ def rerun_here(f: study.Finding) -> None:
                     f"{sweep.NOTEBOOK_EPOCHS} epochs)", key=f"rerun_{f.key}"):
         configs = [c.replace(epochs=sweep.NOTEBOOK_EPOCHS, seed=c.seed + i) for c in f.needs.values()
                    for i in range(int(seeds))]
-        me, queue = identity.actor(), services.queue()
         try:
-            queue.admit(configs, by=me)
-            for c in configs:
-                queue.submit(c, group=sweep.group_of("study", c), tags=["study"], by=me)
+            identity.queue(configs, lambda c: sweep.group_of("study", c), ["study"])
         except LimitError as e:
             st.warning(fmt.plain(str(e)))
         else:

@@ -15,10 +15,7 @@ def queue_runs(config, repeat: int, components: int | None):
     """One run, or a group of runs differing only in their seed; this browser owns them. The queue
     refuses the whole group (LimitError) if it would pass the server's limits."""
     group, configs = config.seed_group(repeat, time.strftime("%Y%m%d-%H%M%S"))
-    tags = [f"x{repeat} seeds"] if group else None
-    me, queue = identity.actor(), services.queue()
-    queue.admit(configs, by=me, pca_components=components)
-    return [queue.submit(c, group=group, tags=tags, by=me, pca_components=components) for c in configs]
+    return identity.queue(configs, group, [f"x{repeat} seeds"] if group else None, components)
 
 
 def over_limit(config, repeat: int, components: int | None) -> str | None:
