@@ -75,6 +75,6 @@ def tuned(optimizer: str, rate: float, epochs: int = 60) -> RunConfig:
     return BASE.replace(optimizer=optimizer, learning_rate=rate, epochs=epochs)
 
 
-def tuned_grid(runs: Iterable, epochs: int = 60) -> list[RunConfig]:
+def tuned_grid(runs: Iterable, epochs: int) -> list[RunConfig]:
     """The tuned setting of every optimizer whose grid is complete."""
     return [tuned(o, c["rate"], epochs) for o, c in choose(runs).items()]

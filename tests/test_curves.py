@@ -30,7 +30,7 @@ def test_smoothing_matches_tensorboards_debiased_ema():
 
 def test_smoothing_skips_missing_values_and_checks_its_weight():
     assert math.isnan(curves.smooth([1.0, float("nan"), 1.0], 0.5)[1])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^smoothing weight must be in \[0, 1\)$"):  # says what it takes
         curves.smooth([1.0], 1.0)
 
 
