@@ -165,12 +165,16 @@ def confusion(matrix: Sequence[Sequence[int]]) -> alt.LayerChart:
 
 
 def per_class(accuracy: Sequence[float]) -> alt.Chart:
-    df = pd.DataFrame({"digit": list(range(len(accuracy))), "accuracy": accuracy})
-    low = max(0.0, min(accuracy) - 0.02)
+    """Bars from a little below the worst digit up to each digit's accuracy. The floor is a column of the
+    data, not a domain written into the chart, so the chart's spec stays the same when only the numbers
+    change (Run details' epoch slider then only swaps its data)."""
+    df = pd.DataFrame({"digit": list(range(len(accuracy))), "accuracy": accuracy,
+                       "floor": max(0.0, min(accuracy) - 0.02)})
     return alt.Chart(df).mark_bar(clip=True).encode(
         x=alt.X("digit:O", title="Digit", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("accuracy:Q", title="Test accuracy", scale=alt.Scale(domain=[low, 1.0], zero=False),
+        y=alt.Y("accuracy:Q", title="Test accuracy", scale=alt.Scale(zero=False, domainMax=1.0, nice=False),
                 axis=alt.Axis(format=".0%")),
+        y2="floor:Q",
         tooltip=["digit:O", alt.Tooltip("accuracy:Q", format=".2%")]).properties(height=330)
 
 

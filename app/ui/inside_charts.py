@@ -89,17 +89,19 @@ def confusion(cm: np.ndarray) -> alt.LayerChart:
     """The confusion matrix; clicking a cell selects (true, predicted) as selection ``cell`` or ``cell_text``."""
     df = pd.DataFrame([{"true": i, "predicted": j, "count": int(cm[i, j]),
                         "share": cm[i, j] / max(1, cm[i].sum())} for i in range(10) for j in range(10)])
-    off = df[df["true"] != df["predicted"]]
     # The count written on a cell is a mark of its own and takes the click, so it selects too (``cell_text``).
     pick = alt.selection_point(name="cell", fields=["true", "predicted"], on="click", clear="dblclick")
     pick_text = alt.selection_point(name="cell_text", fields=["true", "predicted"], on="click", clear="dblclick")
     base = alt.Chart(df).encode(x=alt.X("predicted:O", title="Predicted", axis=alt.Axis(labelAngle=0)),
                                 y=alt.Y("true:O", title="True digit"))
     tooltip = ["true:O", "predicted:O", "count:Q", alt.Tooltip("share:Q", format=".1%", title="of this digit")]
+    # Only mistakes are coloured, on a scale of their own: the diagonal's counts (hundreds) are left out of
+    # the scale's domain by being null there, not by a domain written into the chart, so the chart's
+    # spec is the same at every epoch and the browser only swaps its data when the slider moves.
+    df["mistakes"] = df["count"].where(df["true"] != df["predicted"])
     cells = base.mark_rect(stroke="#222").encode(
         color=alt.condition("datum.true == datum.predicted", alt.value("#d9e8f5"),
-                            alt.Color("count:Q", scale=alt.Scale(scheme="oranges",
-                                                                 domain=[0, max(1, int(off["count"].max()))]),
+                            alt.Color("mistakes:Q", scale=alt.Scale(scheme="oranges", domainMin=0),
                                       legend=alt.Legend(title="Mistakes"))),
         strokeWidth=alt.condition(pick, alt.value(3), alt.value(0), empty=False),
         tooltip=tooltip,
@@ -153,9 +155,16 @@ def digit_urls(x_test: np.ndarray, ids: np.ndarray) -> list[str]:
 TOOLTIP_STYLE = "<style>#vg-tooltip-element img { width: 84px; height: 84px; image-rendering: pixelated; }</style>"
 
 
-def hidden_space(snap: dict, urls: list[str] | None = None) -> alt.Chart:
+def hidden_limit(snaps: dict[int, dict]) -> float:
+    """Half the width of a frame that holds the hidden space at every stored epoch: one frame for the whole
+    run, so moving the slider shows the points move, not the axes."""
+    return max(float(np.abs(s["projection"].astype(np.float32)).max()) for s in snaps.values()) * 1.05 or 1.0
+
+
+def hidden_space(snap: dict, urls: list[str] | None = None, lim: float | None = None) -> alt.Chart:
     """The sample's last hidden layer in 2-D, coloured by the true digit; mistakes are crosses. With
-    ``urls`` (one picture per sample image, in the sample's order) the tooltip shows the digit itself."""
+    ``urls`` (one picture per sample image, in the sample's order) the tooltip shows the digit itself;
+    ``lim`` is the frame's half-width (default: this snapshot's own)."""
     p = snap["projection"].astype(np.float32)
     df = pd.DataFrame({"x": p[:, 0], "y": p[:, 1], "digit": snap["sample_labels"].astype(str),
                        "said": snap["sample_pred"].astype(str), "test_id": snap["sample_ids"].astype(int)})
@@ -165,7 +174,7 @@ def hidden_space(snap: dict, urls: list[str] | None = None) -> alt.Chart:
         df["image"] = urls
         tooltip.insert(0, alt.Tooltip("image:N", title="image"))
     df["result"] = np.where(df["digit"] == df["said"], "right", "mistake")
-    lim = float(np.abs(p).max()) * 1.05 or 1.0
+    lim = lim or hidden_limit({0: snap})
     scale = alt.Scale(domain=[-lim, lim], nice=False)
     return alt.Chart(df).mark_point(filled=True, size=28).encode(
         x=alt.X("x:Q", scale=scale, axis=alt.Axis(title="first principal axis", labels=False, ticks=False)),

@@ -76,5 +76,6 @@ def section(chosen: list) -> None:
             urls = inside._unit_urls(str(run.path), epoch, id(snap), snap, blank)
             chart = inside_charts.weight_grid(snap, sort, UNITS_SHOWN, urls, columns=10)
         else:
-            chart = inside_charts.hidden_space(snap, inside.sample_urls(ds, snap["sample_ids"]))
+            chart = inside_charts.hidden_space(snap, inside.sample_urls(ds, snap["sample_ids"]),
+                                               inside_charts.hidden_limit(snaps))
         inside._draw(col, chart, f"compare_inside_{view}_{side}")

@@ -2,6 +2,7 @@
 
 import shutil
 
+import numpy as np
 import pytest
 
 from mnist_core import snapshots
@@ -141,3 +142,36 @@ def test_compare_says_why_without_two_runs_with_snapshots(queue, trained):
     assert any("Select two runs that kept snapshots" in c.value and "1 of the selected runs has them" in c.value
                for c in at.caption)
     assert not [c for c in at.get("vega_lite_chart") if "first principal axis" in c.proto.spec]
+
+
+def test_moving_the_slider_changes_only_the_charts_data(trained, mnist):
+    """Each chart of the epoch views keeps one spec across epochs (only its datasets change), so the
+    browser swaps data instead of drawing the chart anew, and the hidden space keeps one frame."""
+    import json
+
+    from ui import charts, inside, inside_charts
+
+    snaps, _ = snapshots.load_all(trained.path)
+    first, last = snaps[1], snaps[3]
+    assert not np.array_equal(first["projection"], last["projection"])
+
+    class Sink:
+        def vega_lite_chart(self, spec, key, **_):
+            self.spec = spec
+
+    def drawn(chart, key):
+        sink = Sink()
+        inside._draw(sink, chart, key)
+        return sink.spec
+
+    lim = inside_charts.hidden_limit(snaps)
+    for key, build in {
+        "confusion": lambda s: inside_charts.confusion(s["confusion"].astype(np.int64)),
+        "per_class": lambda s: charts.per_class(inside_charts.per_class(s["confusion"].astype(np.int64))),
+        "hidden": lambda s: inside_charts.hidden_space(s, None, lim),
+        "units": lambda s: inside_charts.weight_grid(s, next(iter(inside_charts.SORTS)), 300, inside_charts.unit_urls(s)),
+    }.items():
+        a, b = drawn(build(first), key), drawn(build(last), key)
+        data_a, data_b = a.pop("datasets"), b.pop("datasets")
+        assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True), key
+        assert data_a != data_b, key
