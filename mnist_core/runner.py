@@ -74,7 +74,7 @@ def execute(config: RunConfig, store: RunStore, run_id: str | None = None, on_ev
             if getattr(result, "model_bytes", None):
                 _write_atomically(store.get(run_id).path, MODEL_FILE, result.model_bytes)
             elif result.model is not None:
-                _save_model(result, store.get(run_id).path)
+                _write_atomically(store.get(run_id).path, MODEL_FILE, model_bytes(result))
         result.release()  # the model is saved: its compiled loop may serve the next run
         store.update(run_id, status=status, reason=reason, ended=now_iso(), best_epoch=result.best_epoch,
                      compile_seconds=result.compile_seconds, analysis=result.analysis)
@@ -114,6 +114,7 @@ def _save_snapshot(folder: Path, arrays: dict) -> None:
 
 
 def _write_atomically(folder: Path, name: str, content: bytes) -> None:
+    """To a temporary name, then renamed, so a crash never leaves half a file."""
     tmp = folder / f".tmp-{name}"
     try:
         tmp.write_bytes(content)
@@ -134,19 +135,3 @@ def model_bytes(result) -> bytes:
         path = Path(folder) / MODEL_FILE
         for_export(result.model, result.config, result.pca_transform).save(path)
         return path.read_bytes()
-
-
-def _save_model(result, folder: Path) -> None:
-    """Save atomically: to a temporary name, then rename, so a crash never leaves half a model."""
-    from .model import for_export
-
-    model = for_export(result.model, result.config, result.pca_transform)
-    tmp = folder / ".tmp-model.keras"
-    try:
-        model.save(tmp)
-        os.replace(tmp, folder / MODEL_FILE)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise StoreError(f"Could not save the model in {folder} ({e.strerror}): check that the disk "
-                         f"has space and the folder is writable.") from None
-
