@@ -187,14 +187,18 @@ def layer_health(history: Sequence[dict], key: str, title: str, log: bool = Fals
             name = "output" if key == "grad_norm" and i == len(values) - 1 else f"hidden {i + 1}"
             rows.append({"epoch": h["epoch"], "layer": name, "value": v})
     df = pd.DataFrame(rows, columns=["epoch", "layer", "value"])
+    # A share starts at 0; when every value is 0 (no dead unit at all) the axis still needs a range, or Vega
+    # draws one tick labelled "0.000000%".
+    top = float(df["value"].max()) if len(df) else 0.0
+    scale = alt.Scale(type="log") if log else alt.Scale(domainMin=0, domainMax=max(top, 0.01))
     chart = alt.Chart(df).mark_line(point=True).encode(
         x=alt.X("epoch:Q", title="Epoch", axis=alt.Axis(format="d", tickMinStep=1)),
-        y=alt.Y("value:Q", title=title, scale=alt.Scale(type="log") if log else alt.Scale(),
+        y=alt.Y("value:Q", title=title, scale=scale,
                 axis=alt.Axis(format="" if log else "%")),
         color=alt.Color("layer:N", title="Layer", legend=alt.Legend(orient="bottom")),
         tooltip=[alt.Tooltip("epoch:Q", format="d"), "layer:N", alt.Tooltip("value:Q", format=".4g")],
     )
-    return _with_best(chart, best_epoch).properties(height=260)
+    return _with_best(chart, best_epoch).properties(height=330)  # the legend below takes ~100 px of it
 
 
 def band(df: pd.DataFrame, x: str, y: str, log_y: bool = False) -> alt.LayerChart:

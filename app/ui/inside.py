@@ -226,7 +226,9 @@ def _weights(run, epoch: int, snaps: dict[int, dict], snap: dict, blank) -> None
     if units > MAX_UNITS_SHOWN:
         right.caption(f"The first {MAX_UNITS_SHOWN} of {units:,} units in this order.")
     urls = _unit_urls(str(run.path), epoch, id(snap), snap, blank)
-    event = _draw(st, inside_charts.weight_grid(snap, sort, MAX_UNITS_SHOWN, urls), "inside_units", on_select="rerun")
+    # The grid keeps its own width (33 px a column, like its rows); stretched to the page, its columns drift apart.
+    event = _draw(st, inside_charts.weight_grid(snap, sort, MAX_UNITS_SHOWN, urls), "inside_units", on_select="rerun",
+                  width="content")
     picked = (event or {}).get("selection", {}).get("unit") or []
     if not picked:
         st.caption("Click a unit to see how its picture formed over the epochs.")

@@ -68,14 +68,14 @@ def weight_grid(snap: dict, sort: str, limit: int, urls: list[str], columns: int
     df["col"], df["row"] = df.index % columns, df.index // columns
     df["digit"] = df["pushes"].astype(str)
     pick = alt.selection_point(name="unit", fields=["unit"], on="click", clear="dblclick")
-    rows = int(df["row"].max()) + 1
     return alt.Chart(df).mark_image(width=30, height=30).encode(
         x=alt.X("col:O", axis=None), y=alt.Y("row:O", axis=None), url="image:N",
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.4)),
         tooltip=[alt.Tooltip("unit:Q", title="unit"), alt.Tooltip("norm:Q", format=".3f", title="weight norm"),
                  alt.Tooltip("dead:Q", format=".0%", title="dead on the sample"),
                  alt.Tooltip("digit:N", title="pushes most towards")],
-    ).add_params(pick).properties(width=columns * 33, height=rows * 33)
+    ).add_params(pick).properties(width=alt.Step(33), height=alt.Step(33))  # 33 px a cell both ways: square
+    # cells whatever the page's width (Streamlit's theme fits a fixed width and height around the padding)
 
 
 def unit_pictures(snaps: dict[int, dict], unit: int, blank: np.ndarray | None = None) -> tuple[list[np.ndarray], list[str]]:

@@ -74,8 +74,9 @@ def section(chosen: list) -> None:
         if view == "weights":
             blank = None if ds is None else inside._blank_pixels(ds, ds.name)
             urls = inside._unit_urls(str(run.path), epoch, id(snap), snap, blank)
-            chart = inside_charts.weight_grid(snap, sort, UNITS_SHOWN, urls, columns=10)
+            inside._draw(col, inside_charts.weight_grid(snap, sort, UNITS_SHOWN, urls, columns=10),
+                         f"compare_inside_weights_{side}", width="content")  # square cells, not stretched
         else:
-            chart = inside_charts.hidden_space(snap, inside.sample_urls(ds, snap["sample_ids"]),
-                                               inside_charts.hidden_limit(snaps))
-        inside._draw(col, chart, f"compare_inside_{view}_{side}")
+            inside._draw(col, inside_charts.hidden_space(snap, inside.sample_urls(ds, snap["sample_ids"]),
+                                                         inside_charts.hidden_limit(snaps)),
+                         f"compare_inside_hidden_{side}")

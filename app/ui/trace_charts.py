@@ -10,6 +10,8 @@ import pandas as pd
 
 from mnist_core.trace import KNOBS
 
+STRIP_TITLE_ROOM = 42  # px: a 13 px title, its 6 px gap and the padding around the chart (measured in Chromium)
+
 
 def enlarge(rgb: np.ndarray, factor: int = 7) -> np.ndarray:
     """A 28x28 (x3) picture blown up with square pixels, so it stays crisp on a projector."""
@@ -52,7 +54,10 @@ def strip(values, title: str, labels: list[str] | None = None, limit: int = 300)
         chart = chart + alt.Chart(df).mark_text(fontSize=14, fontWeight="bold").encode(
             x=alt.X("rank:O", axis=None), text="unit:N",
             color=alt.condition("datum.rank == 0", alt.value("white"), alt.value("black")))
-    return chart.properties(height=34 if labels else 26, title=alt.TitleParams(title, anchor="start", fontSize=13))
+    # Streamlit's theme fits the whole chart, title included, into its height (and puts titles 26 px above
+    # the plot): the title gets its own room here, or the cells are squeezed to nothing.
+    return chart.properties(height=(34 if labels else 26) + STRIP_TITLE_ROOM,
+                            title=alt.TitleParams(title, anchor="start", fontSize=13, offset=6))
 
 
 def sweep_frame(probabilities, where: list[tuple[str, object]], digit: int) -> pd.DataFrame:
