@@ -14,6 +14,7 @@ are found by what they show.
 import io
 import os
 import re
+import time
 import urllib.request
 from pathlib import Path
 
@@ -72,6 +73,19 @@ def _confusion_on_page(pg) -> np.ndarray:
     return cm
 
 
+def _eventually(pg, check, timeout: float = 30.0) -> None:
+    """``check()`` passes within ``timeout`` seconds: a rerun replaces the page's elements a moment after
+    it ends (Streamlit keeps the stale ones on screen until then, and Vega draws after that)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            pg.wait_for_timeout(250)
+
+
 def _slide(pg, key: str, to: str) -> None:
     """Move a slider with its keyboard: "Home" to its first value, "End" to its last."""
     pg.locator(f".st-key-{key} input[type='range']").focus()
@@ -84,8 +98,8 @@ def test_a_confusion_cell_shows_exactly_its_images_and_the_slider_redraws_everyt
     pg.goto(f"{server['url']}/details?run={run.run_id}")
     pg.get_by_text("Where it goes wrong at epoch 3").wait_for(timeout=FIRST_LOAD)
     expect(pg.locator(".st-key-inside_confusion g.mark-text text")).not_to_have_count(0, timeout=60_000)
-    np.testing.assert_array_equal(_confusion_on_page(pg), at[3]["confusion"])
     wait_for_app(pg)
+    _eventually(pg, lambda: np.testing.assert_array_equal(_confusion_on_page(pg), at[3]["confusion"]))
     shot(pg, "details-epoch-3")
 
     # The busiest off-diagonal cell; the count written on it is what the pointer lands on.
@@ -103,9 +117,9 @@ def test_a_confusion_cell_shows_exactly_its_images_and_the_slider_redraws_everyt
     inside.sort(key=lambda ip: -ip[1][said])
     assert len(inside) == off[true, said]
     expected = [f"{true} → {said} ({p[said]:.1%}); {true}: {p[true]:.1%}" for _, p in inside[:40]]
+    wait_for_app(pg)
     gallery = pg.locator("[data-testid='stImageContainer']")
-    expect(gallery).to_have_count(len(expected), timeout=30_000)
-    assert gallery.locator("[data-testid='stImageCaption']").all_inner_texts() == expected
+    expect(gallery.locator("[data-testid='stImageCaption']")).to_have_text(expected, timeout=30_000)
     # ... and the first picture is that test image's pixels.
     src = gallery.first.locator("img").evaluate("img => img.src")
     with urllib.request.urlopen(src, timeout=30) as reply:
@@ -121,7 +135,7 @@ def test_a_confusion_cell_shows_exactly_its_images_and_the_slider_redraws_everyt
         pg.get_by_text(heading).wait_for(timeout=60_000)
     wait_for_app(pg)
     assert not np.array_equal(at[1]["confusion"], at[3]["confusion"])
-    np.testing.assert_array_equal(_confusion_on_page(pg), at[1]["confusion"])
+    _eventually(pg, lambda: np.testing.assert_array_equal(_confusion_on_page(pg), at[1]["confusion"]))
     shot(pg, "details-epoch-1")
 
 
@@ -143,8 +157,9 @@ def test_weight_pictures_hidden_space_and_histograms(page, server, runs):
     units.first.click()
     strongest = int(np.argmax(snap["unit_norm"]))
     pg.get_by_text(f"Unit {strongest} over the epochs").wait_for(timeout=60_000)
-    captions = pg.locator("[data-testid='stImageCaption']").all_inner_texts()
-    assert captions[-3:] == ["epoch 1", "epoch 2", "epoch 3"], captions[-3:]
+    wait_for_app(pg)
+    expect(pg.locator("[data-testid='stImageCaption']").filter(has_text=re.compile(r"^epoch \d$"))).to_have_text(
+        ["epoch 1", "epoch 2", "epoch 3"], timeout=30_000)
 
     # The hidden space: 2,000 points, and hovering one shows its digit, drawn 3x (84 px for 28).
     hidden = _chart(pg, "first principal axis")
