@@ -114,10 +114,6 @@ def plateau(run: Run) -> dict:
     return {"epoch": h["epoch"], "train_seconds": h["train_seconds"], "best": best}
 
 
-def _pct(x: float) -> str:
-    return f"{x * 100:.2f}%"
-
-
 def _finals(group: list[Run]) -> list[float]:
     return [_final(r) for r in group]
 

@@ -89,3 +89,28 @@ def test_a_repeated_parameter_takes_its_last_value_and_an_empty_one_its_default(
     assert RunConfig.from_query({"epochs": ["3", "4", "5"]}) == (RunConfig(epochs=5), [])
     config, warnings = RunConfig.from_query({"epochs": []})
     assert config == RunConfig() and len(warnings) == 1 and "epochs" in warnings[0]
+
+
+def test_a_link_names_settings_to_hide_or_lock_and_says_what_it_ignored():
+    from mnist_core.config import field_names
+
+    names, warnings = field_names(" optimizer,batch_norm,,optimizer ", "hide")
+    assert names == ("optimizer", "batch_norm") and warnings == []  # spaces, blanks and repeats do not matter
+    assert field_names(["epochs", "seed"], "lock") == (("epochs", "seed"), [])  # a parameter given twice
+    names, warnings = field_names("epochs,speed,colour,size,shape", "lock")
+    assert names == ("epochs",) and len(warnings) == 3  # at most three sentences about the rest
+    settings = ", ".join(f.name for f in FIELDS)
+    assert warnings[0] == f"Ignored 'speed' in the link's lock: it is not a setting (settings: {settings})."
+    long = "x" * 70
+    assert field_names(long, "hide")[1][0].startswith(f"Ignored {repr(long)[:60]} in")  # cut to 60 characters
+
+
+def test_a_too_long_list_of_names_is_ignored_whole():
+    from mnist_core.config import MAX_QUERY_VALUE, field_names
+
+    at_most = "epochs".ljust(MAX_QUERY_VALUE)
+    assert field_names(at_most, "hide") == (("epochs",), [])
+    assert field_names(at_most + " ", "hide")[0] == ()
+    names, warnings = field_names("epochs," * 40, "hide")
+    assert names == () and warnings == [f"Ignored the link's hide: the value is 280 characters long, more than "
+                                        f"{MAX_QUERY_VALUE}."]

@@ -145,3 +145,36 @@ def test_number_questions_read_in_the_units_people_type():
     ratio = lessons.Question("?", "seconds_per_epoch", of="a", ratio_to="b")
     assert lessons.from_typed(ratio, 2) == 2 and lessons.format_number(ratio, 2) == "2.00×"
     assert measures.format_value("seconds_to_98", None) == "not reached"
+
+
+def _reveal(tmp_path, y):
+    """A lesson whose step shows runs a (2 epochs) and b, with b not trained yet, and a's run of 3 epochs."""
+    path = tmp_path / "reveal.toml"
+    path.write_text(GOOD.replace('show = ["a", "b"]', f'show = ["a", "b"]\ny = {y!r}'.replace("'", '"')))
+    lesson = lessons.load(path)
+    run = stored_run(RunStore(tmp_path / "runs", None), RunConfig(epochs=3), [0.9, 0.95, 0.97])
+    return lessons.reveal_frame(lesson, lesson.steps[0], {"a": run, "b": None})
+
+
+def test_the_reveal_draws_each_found_run_cut_to_the_lessons_epochs_under_its_lesson_name(tmp_path):
+    df, y, title = _reveal(tmp_path, ["test_accuracy"])
+    assert (y, title) == ("test_accuracy", "Test accuracy")
+    assert list(df["run"]) == ["a", "a"] and list(df["epoch"]) == [1, 2]  # run b is missing: no line
+    assert list(df["test_accuracy"]) == [0.9, 0.95]
+
+
+def test_a_reveal_of_training_and_test_curves_draws_one_line_per_kind(tmp_path):
+    df, y, title = _reveal(tmp_path, ["train_loss", "test_loss"])
+    assert (y, title) == ("loss", "Train and test loss")
+    rows = sorted(zip(df["curve"], df["epoch"], df["loss"].round(3)))
+    assert rows == [("test", 1, 0.3), ("test", 2, 0.25), ("train", 1, 0.1), ("train", 2, 0.05)]
+    assert set(df["run"]) == {"a"}
+
+
+def test_lessons_come_from_the_folder_a_teacher_names_or_the_shipped_one(monkeypatch, tmp_path):
+    monkeypatch.delenv(lessons.LESSONS_ENV, raising=False)
+    assert lessons.folder() == PROJECT_DIR / "lessons"
+    monkeypatch.setenv(lessons.LESSONS_ENV, str(tmp_path))
+    assert lessons.folder() == tmp_path
+    monkeypatch.setenv(lessons.LESSONS_ENV, "")  # set but empty: the shipped lessons
+    assert lessons.folder() == PROJECT_DIR / "lessons"

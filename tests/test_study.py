@@ -118,3 +118,25 @@ def test_time_claims_come_from_one_timing_file_measured_back_to_back(store, tmp_
     assert timing.read(tmp_path) is None  # no file there
     (tmp_path / timing.FILE).write_text('{"seconds_per_epoch": {"x": -1}}')
     assert timing.read(tmp_path) is None  # a bad file is ignored, not trusted
+
+
+def test_the_page_says_which_machines_the_runs_were_made_on(store):
+    mine = stored_run(store, B.replace(activation="elu", batch_norm=True, seed=42), [0.9, 0.91, 0.92])
+    store.update(mine.run_id, environment={"machine": "arm64", "cpu_count": 8, "tensorflow": "2.21.0"})
+    shipped_env = {"machine": "x86_64", "cpu_count": 2, "tensorflow": "2.21.0"}
+    for r in store.list():
+        if r.reference:
+            RunStore(r.path.parent).update(r.run_id, environment=shipped_env)
+    assert study.machines(study.evaluate(store.list())) == [
+        "x86_64, 2 CPUs, TensorFlow 2.21.0 (shipped reference runs)", "arm64, 8 CPUs, TensorFlow 2.21.0 (this server)"]
+    store.update(mine.run_id, environment=None)  # a run from before environments were stored
+    assert "?, ? CPUs, TensorFlow ? (this server)" in study.machines(study.evaluate(store.list()))
+
+
+def test_the_readme_table_has_a_row_per_finding(store):
+    found = study.evaluate(store.list())
+    lines = study.markdown_table(found).splitlines()
+    assert lines[:2] == ["| claim | notebook | ours: mean ± sd (seeds) | verdict |", "| --- | --- | --- | --- |"]
+    assert len(lines) == 2 + len(found)
+    f = found[0]
+    assert lines[2] == f"| {f.title} | {f.notebook} | {f.ours} | {f.verdict_text} |"
