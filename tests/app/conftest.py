@@ -16,6 +16,17 @@ APP = Path(__file__).resolve().parents[2] / "app"
 sys.path.insert(0, str(APP))  # what `streamlit run app/main.py` does for the pages' `from ui import ...`
 
 
+@pytest.fixture(autouse=True)
+def _no_keras_cleanup_between_runs(monkeypatch):
+    """After every script run Streamlit clears Keras' session if ``keras`` is imported: a full
+    ``gc.collect()`` over TensorFlow's heap, about 40% of a Run details rerun's CPU time here. The app's
+    own process never imports TensorFlow (models run in the worker), so there it costs nothing; in this
+    process TensorFlow is loaded by every test that trains, so the AppTests skip it, as the app does."""
+    from streamlit.runtime.scriptrunner import script_runner
+
+    monkeypatch.setattr(script_runner, "_clean_problem_modules", lambda: None)
+
+
 @pytest.fixture
 def queue(tmp_path, mnist_path, monkeypatch):
     monkeypatch.setenv("MNIST_DATA", str(mnist_path))
