@@ -79,6 +79,7 @@ def test_a_bad_link_says_exactly_what_was_ignored(params, message):
 
 def test_a_seed_group_counts_up_from_the_seed_within_its_bound():
     assert RunConfig().seed_group(1, "x") == (None, [RunConfig()])
+    assert [c.seed for c in RunConfig().seed_group(2, "x")[1]] == [42, 43]  # two seeds are already a group
     group, configs = RunConfig(seed=5).seed_group(3, "stamp")
     assert group == f"{RunConfig(seed=5).settings_hash()}-stamp" and [c.seed for c in configs] == [5, 6, 7]
     top = 2**31 - 1

@@ -180,3 +180,73 @@ def test_the_calibrated_estimate_is_within_a_quarter_of_the_measured_time(mnist)
                         f"differed by {abs(misses[config.label] - 1):.0%}")
     print("estimate / measured per setting:", {k: round(v, 2) for k, v in misses.items()})
     assert all(0.75 <= r <= 1.25 for r in misses.values()), misses
+
+
+def _fake_machine(monkeypatch, per_step_seconds):
+    """train() on a machine where a step of ``config`` takes ``per_step_seconds(config)``; records what
+    it was asked to train."""
+    import mnist_core.train as train_mod
+
+    asked = []
+
+    class Timed:
+        def __init__(self, config, dataset=None, **_):
+            asked.append((config, dataset))
+            spe = config.train_examples // config.batch_size * per_step_seconds(config)
+            self.history = [{"train_seconds": spe * e} for e in range(1, config.epochs + 1)]
+
+        def release(self):
+            pass
+    monkeypatch.setattr(train_mod, "train", Timed)
+    return asked
+
+
+@pytest.mark.parametrize("images", [60_000, 1_000])
+def test_calibration_trains_two_short_runs_on_the_dataset_it_is_given(monkeypatch, images):
+    import types
+
+    asked = _fake_machine(monkeypatch, lambda c: 2e-3 + 1e-10 * estimate.step_work(c))
+    dataset = types.SimpleNamespace(y_train=range(images))
+    speed, step = estimate.calibrate(dataset, epochs=3)
+    assert speed == pytest.approx(1e-10) and step == pytest.approx(2e-3)  # also from a subset of 1,000 images
+    n = min(images, estimate.CALIBRATION_STEPS * 70)
+    assert [(c.hidden, c.epochs, c.train_examples) for c, _ in asked] == [((300, 100), 3, n), ((32,), 3, n)]
+    assert all(d is dataset for _, d in asked)  # never loads MNIST again
+
+
+@pytest.mark.parametrize("small_step", [1.0, 2.0], ids=["same time", "small slower"])
+def test_a_load_spike_between_the_two_networks_falls_back_to_the_default_network_alone(monkeypatch, small_step):
+    import types
+
+    default_step = 1e-2
+    _fake_machine(monkeypatch, lambda c: default_step * (small_step if c.hidden == (32,) else 1.0))
+    speed, step = estimate.calibrate(types.SimpleNamespace(y_train=range(60_000)))
+    assert step is None
+    assert speed == pytest.approx(default_step / (estimate.STEP_OVERHEAD + estimate.step_work(RunConfig())))
+    cal = estimate.Calibration(speed, "now", "here", step)
+    assert estimate.estimate(RunConfig(), calibration=cal).seconds_per_epoch == pytest.approx(857 * default_step)
+
+
+def test_a_calibration_is_saved_into_a_runs_folder_not_made_yet(tmp_path):
+    folder = tmp_path / "new" / "runs"
+    cal = estimate.save_calibration(folder, 2e-10, 0.0)
+    assert estimate.load_calibration(folder) == cal and cal.step_seconds == 0.0  # no fixed price is believable
+
+
+def test_the_believable_calibration_file_has_bounds(tmp_path):
+    import json
+
+    host = socket.gethostname()
+
+    def load(**fields):
+        (tmp_path / estimate.CALIBRATION_FILE).write_text(json.dumps({"measured": "x", "host": host, **fields}))
+        return estimate.load_calibration(tmp_path)
+
+    assert load(speed=1e-15) is None and load(speed=1e-5) is None and load(speed=2e-10) is not None
+    assert load(speed=2e-10, measured="x" * 100).measured == "x" * 40
+    # The size bound: 10,000 bytes are read, one more is not.
+    text = json.dumps({"speed": 2e-10, "measured": "x", "host": host})
+    (tmp_path / estimate.CALIBRATION_FILE).write_text(text.ljust(10_000))
+    assert estimate.load_calibration(tmp_path) is not None
+    (tmp_path / estimate.CALIBRATION_FILE).write_text(text.ljust(10_001))
+    assert estimate.load_calibration(tmp_path) is None

@@ -85,3 +85,18 @@ def test_numbers_are_read_as_a_teacher_writes_them_and_a_blank_one_is_no_limit(c
 def test_a_teacher_can_lift_the_default_waiting_runs_limit_by_setting_it_blank():
     env = {"MNIST_TEACHER_PASSWORD": "x", "MNIST_MAX_QUEUED_PER_USER": ""}
     assert Limits.from_env(env).max_queued_per_user is None
+
+
+def test_a_limit_of_one_is_a_limit_and_the_warning_names_the_bad_value(caplog):
+    assert Limits.from_env({"MNIST_MAX_EPOCHS": "1"}).max_epochs == 1
+    Limits.from_env({"MNIST_MAX_EPOCHS": "lots"})
+    assert caplog.messages == ["MNIST_MAX_EPOCHS='lots' is not a positive number; that limit is off"]
+
+
+def test_limits_are_read_from_the_servers_environment(monkeypatch):
+    monkeypatch.setenv("MNIST_MAX_EPOCHS", "7")
+    assert Limits.from_env().max_epochs == 7
+
+
+def test_a_pca_network_is_counted_on_its_components():
+    Limits(max_params=50_000).check(RunConfig(pca=50))  # 50-300-100-10: 46,410 parameters, not 784 inputs
