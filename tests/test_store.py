@@ -263,3 +263,13 @@ def test_the_record_says_where_and_with_what_it_was_trained(store):
     assert run.data["param_count"] is None  # known only after PCA has chosen its components
     assert run.data["schema"] >= 1 and run.data["run_id"] == run.run_id and run.data["status"] == "queued"
     assert run.data["milestones"] == {"97": None, "98": None} and run.data["history"] == []
+
+
+def test_a_run_json_with_nan_is_skipped_saying_what_is_wrong(store):
+    good = store.create(RunConfig())
+    bad = store.user_dir / "20260101-000000-nan-run-abcdef"
+    bad.mkdir()
+    (bad / "run.json").write_text('{"status": "finished", "config": {}, "best_test_accuracy": NaN}')
+    warnings = []
+    assert [r.run_id for r in store.list(warnings)] == [good]
+    assert "NaN is not a JSON number" in warnings[0]
