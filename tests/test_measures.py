@@ -24,6 +24,7 @@ def test_measures_read_the_curve_cut_to_the_epochs_asked(run):
     assert m("epochs_to_97", run, 4) == 2 and m("seconds_to_97", run, 4) == 1.0
     assert m("epochs_to_98", run, 3) is None and m("epochs_to_98", run, 4) == 4
     assert m("seconds_per_epoch", run, 4) == 0.5 and m("train_seconds", run, 2) == 1.0
+    assert m("train_seconds", run, 4) == 2.0
     assert m("params", run, 1) == 266610
     assert m("pca_variance", run, 1) == 0.95 and m("pca_fit_seconds", run, 1) == 0.28
     assert m("overfit_gap", run, 4) == pytest.approx(0.0)  # stored_run writes train = test accuracy
@@ -35,6 +36,13 @@ def test_values_read_as_people_read_them():
     assert f("seconds_per_epoch", 0.6612) == "0.66 s" and f("train_seconds", 85.1) == "85 s"
     assert f("epochs_to_97", 24.0) == "24 epochs" and f("seconds_to_98", None) == "not reached"
     assert f("overfit_gap", 10.93) == "10.9 points" and f("params", 266610.0) == "266,610"
+    assert f("epochs_to_97", None) == "not reached" and f("best_accuracy", None) == "—"  # does not apply
+    assert f("train_seconds", 9.994) == "9.99 s" and f("train_seconds", 10.0) == "10 s"
+
+
+def test_a_run_without_pca_has_no_pca_measures(tmp_path):
+    run = stored_run(RunStore(tmp_path, None), RunConfig(epochs=1), [0.95])
+    assert measures.measure("pca_variance", run, 1) is None and measures.measure("pca_fit_seconds", run, 1) is None
 
 
 def test_a_shipped_run_takes_its_time_from_the_timing_file_and_yours_from_its_own_clock(tmp_path):

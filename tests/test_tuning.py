@@ -69,3 +69,17 @@ def test_the_tuned_preset_trains_each_chosen_rate_with_seeds_as_one_group(tmp_pa
     assert all(c.validation == 5000 and c.epochs == 60 for c in todo)
     assert sorted({c.seed for c in todo}) == [42, 43, 44, 45, 46]
     assert len({sweep.group_of("tuned", c) for c in todo}) == 6
+
+
+def test_only_finished_tuning_runs_are_scored():
+    runs = _grid_runs({o: tuning.GRIDS[o][1] for o in OPTIMIZERS}, {o: tuning.GRIDS[o][1] for o in OPTIMIZERS})
+    for r in runs:  # a stopped run with a high validation accuracy at its last epoch does not win
+        if r.config.optimizer == "adam" and r.config.learning_rate == tuning.GRIDS["adam"][4]:
+            r.status, r.history[-1]["val_accuracy"] = "stopped", 0.999
+    assert "adam" not in tuning.choose(runs)  # its rate has no score: the grid is not complete
+
+
+def test_the_tuned_setting_trains_the_notebooks_60_epochs_or_as_many_as_asked():
+    assert tuning.tuned("adam", 0.001) == tuning.BASE.replace(optimizer="adam", learning_rate=0.001, epochs=60)
+    runs = _grid_runs({o: tuning.GRIDS[o][1] for o in OPTIMIZERS}, {o: tuning.GRIDS[o][1] for o in OPTIMIZERS})
+    assert {c.epochs for c in tuning.tuned_grid(runs, 30)} == {30}

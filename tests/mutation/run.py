@@ -78,6 +78,45 @@ def run(modules: list[str], recheck: bool = False) -> None:
           flush=True)
     if names:
         subprocess.run([*MUTMUT, "run", "--max-children", children, *names], cwd=PROJECT, check=False)
+    check_import_time(modules)
+
+
+def check_import_time(modules: list[str]) -> None:
+    """Run the mutants mutmut found no tests for against their module's own test file, in a fresh process.
+
+    mutmut maps tests to the functions they call while it collects; a function that runs only while its
+    module is imported (``measures._milestone`` building the MEASURES table) is called by no test, so
+    its mutants are "no tests". And the processes mutmut forks have imported the unmutated module
+    already. A fresh ``pytest`` with MUTANT_UNDER_TEST set imports the mutant itself: if the module's
+    tests fail, the mutant is recorded as killed; if they pass it stays uncovered, a missing test."""
+    import json
+
+    from mutmut.configuration import config
+
+    selection = config().pytest_add_cli_args_test_selection
+    for meta in sorted((PROJECT / "mutants" / "mnist_core").glob("*.py.meta")):
+        module = meta.name.removesuffix(".py.meta")
+        if module not in modules:
+            continue
+        tests = [t for t in selection if Path(t).stem in (f"test_{module}", f"test_{module}_fields")]
+        data = json.loads(meta.read_text())
+        todo = [k for k, code in data["exit_code_by_key"].items() if code == 33
+                and any(_match(p, k) for p in MODULES[module])]
+        if not tests or not todo:
+            continue
+        print(f"--- {len(todo)} {module} mutants no test was mapped to: {' '.join(tests)} in a fresh process",
+              flush=True)
+        env = {**os.environ, "PYTHONPATH": str(PROJECT / "mutants")}
+        for key in todo:
+            try:
+                code = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", *config().pytest_add_cli_args,
+                                       *tests], cwd=PROJECT / "mutants", env={**env, "MUTANT_UNDER_TEST": key},
+                                      capture_output=True, timeout=600).returncode
+            except subprocess.TimeoutExpired:
+                continue
+            if code == 1:  # a test failed: killed (other codes: pytest itself could not run)
+                data["exit_code_by_key"][key] = 1
+        meta.write_text(json.dumps(data, indent=4))
 
 
 def results() -> dict[str, Counter]:
