@@ -39,3 +39,12 @@ def test_variance_curve_marks_the_chosen_count():
     spec = charts.variance_curve(curve, 154).to_dict()
     marked = [d for values in spec["datasets"].values() for d in values if len(d) == 2 and d["components"] == 154]
     assert marked and abs(marked[0]["variance"] - curve[153]) < 1e-9
+
+
+def test_a_layer_with_no_dead_unit_still_gets_a_share_axis():
+    """All zeros (no unit ever dead) used to leave the axis one tick wide, labelled "0.000000%"."""
+    history = [{"epoch": e, "dead_units": [0.0, 0.0]} for e in (1, 2, 3)]
+    y = charts.layer_health(history, "dead_units", "Units that never activate").to_dict()["encoding"]["y"]
+    assert y["scale"]["domainMin"] == 0 and y["scale"]["domainMax"] > 0
+    some = [{"epoch": e, "dead_units": [0.2 * e]} for e in (1, 2)]
+    assert charts.layer_health(some, "dead_units", "dead").to_dict()["encoding"]["y"]["scale"]["domainMax"] >= 0.4
