@@ -74,7 +74,11 @@ def sweep(df: pd.DataFrame, knob: str, current: float, digit: int) -> alt.LayerC
     there (red where that is another digit); the knob's current value is the dashed line."""
     label, unit = KNOBS[knob][0], KNOBS[knob][1]
     part = df[df["knob"] == knob]
-    x = alt.X("value:Q", title=f"{label} ({unit})", scale=alt.Scale(domain=[KNOBS[knob][2], KNOBS[knob][3]], nice=False))
+    # Five of these share a row, and a knob's name can be wider than its axis: a title centred under the axis
+    # would run past the chart's right edge and be cut; ending where the axis ends, it reaches back over the
+    # y axis' labels instead.
+    x = alt.X("value:Q", title=f"{label} ({unit})", scale=alt.Scale(domain=[KNOBS[knob][2], KNOBS[knob][3]], nice=False),
+              axis=alt.Axis(titleAnchor="end"))
     y = alt.Y("probability:Q", title=f"P({digit})", scale=alt.Scale(domain=[0, 1.12]), axis=alt.Axis(format="%"))
     line = alt.Chart(part).mark_line(point=True, color="#555").encode(
         x=x, y=y, tooltip=[alt.Tooltip("value:Q", title=label), alt.Tooltip("probability:Q", format=".1%", title=f"P({digit})"),

@@ -207,6 +207,10 @@ def test_an_uploaded_digit_is_traced_and_a_slider_moves_the_prediction(page, ser
         assert strip.first.bounding_box()["height"] >= 10, f"{title}: its cells are not drawn"
     expect(pg.locator("[data-testid='stImageContainer'] img")).to_have_count(10, timeout=30_000)
     expect(_chart(pg, "Noise (σ)")).to_have_count(1)
+    # Five sweeps share a row: the longest knob name is still read whole, inside its chart.
+    rotate = _chart(pg, "Rotate anticlockwise (°)")
+    title, frame = rotate.get_by_text("Rotate anticlockwise (°)").bounding_box(), rotate.locator("svg").first.bounding_box()
+    assert frame["x"] <= title["x"] and title["x"] + title["width"] <= frame["x"] + frame["width"] + 1, (title, frame)
     wait_for_app(pg)
     shot(pg, "try-traced")
 
