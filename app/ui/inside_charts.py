@@ -208,5 +208,6 @@ def histogram_heatmap(snaps: dict[int, dict], kind: str, layer: int, current: in
     marker = alt.Chart(pd.DataFrame({"epoch": [str(current)]})).mark_rect(
         fill=None, stroke="#d62728", strokeWidth=2).encode(x=alt.X("epoch:O", sort=order))
     layers = len(snaps[epochs[-1]][f"hist_{kind}"])
-    return (cells + marker).properties(height=220, title=layer_name(layer, layers).replace("_", " "))
+    # Streamlit fits title and axes into the height: 300 leaves the bins about 180 px.
+    return (cells + marker).properties(height=300, title=layer_name(layer, layers).replace("_", " "))
 

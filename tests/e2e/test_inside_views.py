@@ -175,7 +175,11 @@ def test_weight_pictures_hidden_space_and_histograms(page, server, runs):
     shot(pg, "details-weights-hidden")
 
     # Histograms: one heatmap per layer (hidden 1, output), switched to the gradients.
-    expect(_chart(pg, "Weights").filter(has_text="Epoch")).to_have_count(2, timeout=30_000)
+    heatmaps = _chart(pg, "Weights").filter(has_text="Epoch")
+    expect(heatmaps).to_have_count(2, timeout=30_000)
+    # the red frame marks the slider's epoch over the whole height of the bins: room enough to read them
+    frame = heatmaps.first.locator("path[stroke='#d62728']")
+    assert frame.bounding_box()["height"] >= 150, frame.bounding_box()
     pg.locator(".st-key-inside_kind").get_by_text("Gradients").click()
     expect(_chart(pg, "Gradients").filter(has_text="Epoch")).to_have_count(2, timeout=60_000)
 
