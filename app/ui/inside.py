@@ -9,13 +9,19 @@ Everything lives in one fragment, so moving the slider reruns this part of the p
 
 from __future__ import annotations
 
+import copy
 import json
+import os
 import re
+import threading
 import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
+from streamlit import dataframe_util
 from streamlit.errors import StreamlitAPIException
 
 from mnist_core import snapshots
@@ -31,14 +37,18 @@ def _load(path: str, stamp: tuple) -> tuple[dict, list]:
     return snapshots.load_all(Path(path))
 
 
+def _stamp(run) -> tuple:
+    """The run's snapshot files as (name, modified, size): a new or rewritten file changes it."""
+    folder = run.path / snapshots.FOLDER
+    if not folder.is_dir() or folder.is_symlink():
+        return ()
+    files = sorted(p for p in folder.iterdir() if p.suffix == ".npz")
+    return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file())
+
+
 def load(run) -> tuple[dict[int, dict], list[str]]:
     """The run's valid snapshots by epoch and a sentence per skipped file; re-read when files change."""
-    folder = run.path / snapshots.FOLDER
-    stamp = ()
-    if folder.is_dir() and not folder.is_symlink():
-        files = sorted(p for p in folder.iterdir() if p.suffix == ".npz")
-        stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file())
-    return _load(str(run.path), stamp)
+    return _load(str(run.path), _stamp(run))
 
 
 def why_not(run, problems: list[str]) -> str:
@@ -54,9 +64,9 @@ def why_not(run, problems: list[str]) -> str:
             "histograms are not shown. Train it again to see them.")
 
 
-def _draw(where, chart, key: str, **select):
-    """An Altair chart drawn from its Vega-Lite dict without Altair's schema validation, which costs more
-    than building the chart (a tenth of a second each, several a redraw).
+def _spec(chart, key: str) -> dict:
+    """An Altair chart as a Vega-Lite dict, made without Altair's schema validation (which costs more than
+    building the chart, a tenth of a second each, several a redraw), its datasets as Arrow bytes.
 
     Altair names each dataset after a hash of its contents, so a chart with new data is a new spec, and
     the browser builds it again from scratch. Named after the chart's key instead, a chart whose spec
@@ -70,8 +80,85 @@ def _draw(where, chart, key: str, **select):
     for i, name in enumerate(dict.fromkeys(re.findall(r'"(view_[0-9a-f_]+)"', text))):  # Altair's layer names
         text = text.replace(f'"{name}"', f'"{key}_view_{i}"')
     spec = json.loads(text)
-    spec["datasets"] = {f"{key}_{i}": values for i, values in enumerate(datasets.values())}
-    return where.vega_lite_chart(spec, key=key, **select)
+    # The bytes Streamlit itself would make from these rows (it takes bytes as they are).
+    spec["datasets"] = {f"{key}_{i}": dataframe_util.convert_anything_to_arrow_bytes(values)
+                        for i, values in enumerate(datasets.values())}
+    return spec
+
+
+_SPECS: OrderedDict = OrderedDict()  # (key, ident) -> spec, newest last; shared by sessions and the thread below
+_SPECS_LOCK = threading.Lock()
+MAX_SPECS = 240  # about 4 runs' worth of every view at every epoch (tens of MB)
+
+
+def _kept_spec(key: str, ident: tuple, build) -> dict:
+    with _SPECS_LOCK:
+        if (key, ident) in _SPECS:
+            _SPECS.move_to_end((key, ident))
+            return _SPECS[key, ident]
+    spec = _spec(build(), key)  # built outside the lock: two sessions may both build it, with one result
+    with _SPECS_LOCK:
+        _SPECS[key, ident] = spec
+        while len(_SPECS) > MAX_SPECS:
+            _SPECS.popitem(last=False)
+    return spec
+
+
+def _builders(run, snaps: dict[int, dict], epoch: int, blank, urls, sort=None, kind=None) -> dict:
+    """Each chart of the section at ``epoch``, by key: (what it is made of, a function building it)."""
+    snap = snaps[epoch]
+    cm = snap["confusion"].astype(np.int64)
+    at = (str(run.path), _stamp(run), epoch)
+    made = {"inside_confusion": (at, lambda: inside_charts.confusion(cm)),
+            "inside_per_class": (at, lambda: charts.per_class(inside_charts.per_class(cm))),
+            "inside_hidden": ((*at, urls is None), lambda: inside_charts.hidden_space(
+                snap, urls, inside_charts.hidden_limit(snaps)))}
+    if sort is not None:
+        made["inside_units"] = ((*at, sort, blank is None), lambda: inside_charts.weight_grid(
+            snap, sort, MAX_UNITS_SHOWN, inside_charts.unit_urls(snap, blank)))
+    if kind is not None:
+        for layer in range(len(snap[f"hist_{kind}"])):
+            made[f"inside_hist_{layer}"] = ((*at, kind, layer), lambda layer=layer: inside_charts.histogram_heatmap(
+                snaps, kind, layer, epoch))
+    return made
+
+
+_AHEAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inside-ahead")
+_ahead_done: set = set()
+
+
+def _build_ahead(run, snaps: dict[int, dict], epoch: int, blank, urls, sort, kind) -> None:
+    """Build the other epochs' charts in one background thread, nearest epochs first, once per run and
+    view: the slider's first move to an epoch then costs a lookup. (The thread runs at the lowest
+    priority the system gives it, so a training or another page is not slowed for long.)"""
+    token = (str(run.path), _stamp(run), urls is None, blank is None, sort, kind)
+    with _SPECS_LOCK:
+        if token in _ahead_done:
+            return
+        if len(_ahead_done) > 100:
+            _ahead_done.clear()
+        _ahead_done.add(token)
+
+    def build_all():
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except (AttributeError, OSError):
+            pass
+        for e in sorted(snaps, key=lambda e: abs(list(snaps).index(e) - list(snaps).index(epoch))):
+            for key, (ident, build) in _builders(run, snaps, e, blank, urls, sort, kind).items():
+                _kept_spec(key, ident, build)
+
+    _AHEAD.submit(build_all)
+
+
+def _draw(where, chart, key: str, ident: tuple | None = None, **select):
+    """Draw ``chart``; with ``ident`` (what the chart is made of: run, snapshot files, epoch, view),
+    ``chart`` is a function that builds it, and its spec is made once per server for everyone: moving
+    the slider back to an epoch, Play, or a class opening the same run cost no rebuild."""
+    spec = _spec(chart, key) if ident is None else _kept_spec(key, ident, chart)
+    # Streamlit moves the datasets out of the dict it is given: it gets a copy, the kept spec stays whole.
+    return where.vega_lite_chart({**copy.deepcopy({k: v for k, v in spec.items() if k != "datasets"}),
+                                  "datasets": dict(spec["datasets"])}, key=key, **select)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -136,22 +223,26 @@ def section(run, snaps: dict[int, dict], history: list[dict], ds) -> None:
     epoch = _epoch_slider(epochs)
     snap = snaps[epoch]
     cm = snap["confusion"].astype(np.int64)
+    urls = sample_urls(ds, snap["sample_ids"])  # the same images at every epoch
+
+    def draw(where, key: str, sort=None, kind=None, **select):
+        ident, build = _builders(run, snaps, epoch, blank, urls, sort, kind)[key]
+        return _draw(where, build, key, ident, **select)
 
     st.subheader(f"Where it goes wrong at epoch {epoch}")
     left, right = st.columns(2)
     left.markdown("**Confusion matrix** (rows: true digit; columns: what the model said). Click a cell to "
                   "see its images; double-click to clear.")
-    event = _draw(left, inside_charts.confusion(cm), "inside_confusion", on_select="rerun",
-                  selection_mode=["cell", "cell_text"])
+    event = draw(left, "inside_confusion", on_select="rerun", selection_mode=["cell", "cell_text"])
     chosen = (event or {}).get("selection", {})
     picked = chosen.get("cell") or chosen.get("cell_text") or []
     cell = (int(picked[0]["true"]), int(picked[0]["predicted"])) if picked else None
     right.markdown("**Accuracy per digit**")
-    _draw(right, charts.per_class(inside_charts.per_class(cm)), "inside_per_class")
+    draw(right, "inside_per_class")
     _gallery(snap, cm, cell, x_test, y_test)
 
     st.subheader(f"What the first layer looks for, at epoch {epoch}")
-    _weights(run, epoch, snaps, snap, blank)
+    sort = _weights(snaps, snap, blank, draw)
 
     st.subheader(f"The hidden space at epoch {epoch}")
     st.markdown("The last hidden layer's activations for 2,000 fixed test images, flattened to two dimensions "
@@ -159,8 +250,7 @@ def section(run, snaps: dict[int, dict], history: list[dict], ds) -> None:
                 "digit, crosses are mistakes; hover a point to see its digit. Play from epoch 1 to watch the "
                 "digits pull apart.")
     st.html(inside_charts.TOOLTIP_STYLE)
-    hidden = inside_charts.hidden_space(snap, sample_urls(ds, snap["sample_ids"]), inside_charts.hidden_limit(snaps))
-    _draw(st, hidden, "inside_hidden")
+    draw(st, "inside_hidden")
 
     st.subheader("Histograms per layer over the epochs")
     kind = st.segmented_control("Show", list(inside_charts.KIND_LABELS), default="weights",
@@ -171,12 +261,8 @@ def section(run, snaps: dict[int, dict], history: list[dict], ds) -> None:
     layers = len(snap[f"hist_{kind}"])
     cols = st.columns(min(layers, 3))
     for layer in range(layers):
-        _draw(cols[layer % len(cols)], inside_charts.histogram_heatmap(snaps, kind, layer, epoch),
-              f"inside_hist_{layer}")
-    if any("dead_units" in h for h in history):
-        left, right = st.columns(2)
-        _draw(left, charts.layer_health(history, "dead_units", "Units that never activate"), "inside_dead")
-        _draw(right, charts.layer_health(history, "grad_norm", "Gradient norm (log)", log=True), "inside_grad")
+        draw(cols[layer % len(cols)], f"inside_hist_{layer}", kind=kind)
+    _build_ahead(run, snaps, epoch, blank, urls, sort, kind)
 
     if st.session_state.get("inside_playing"):
         if epoch == epochs[-1]:
@@ -185,6 +271,15 @@ def section(run, snaps: dict[int, dict], history: list[dict], ds) -> None:
             time.sleep(PLAY_SECONDS)
             st.session_state["inside_next"] = epochs[epochs.index(epoch) + 1]
             _rerun()
+
+
+def layer_health(history: list[dict]) -> None:
+    """Dead units and gradient norms of every epoch (from the run's history, not its snapshots: drawn
+    once, outside the slider's section)."""
+    if any("dead_units" in h for h in history):
+        left, right = st.columns(2)
+        _draw(left, charts.layer_health(history, "dead_units", "Units that never activate"), "inside_dead")
+        _draw(right, charts.layer_health(history, "grad_norm", "Gradient norm (log)", log=True), "inside_grad")
 
 
 def _gallery(snap: dict, cm: np.ndarray, cell, x_test, y_test) -> None:
@@ -214,7 +309,8 @@ def _gallery(snap: dict, cm: np.ndarray, cell, x_test, y_test) -> None:
         st.caption(f"Showing the {GALLERY} most confident of {len(wrong):,}.")
 
 
-def _weights(run, epoch: int, snaps: dict[int, dict], snap: dict, blank) -> None:
+def _weights(snaps: dict[int, dict], snap: dict, blank, draw) -> str:
+    """The weight pictures; returns the order chosen."""
     st.markdown("Each picture is one unit of the first hidden layer: the weight it gives each pixel (red "
                 "positive, blue negative, white zero; each unit scaled on its own). A PCA run's weights are "
                 "projected back to pixels. *Pushes towards* is the digit whose logit the unit raises most "
@@ -225,17 +321,15 @@ def _weights(run, epoch: int, snaps: dict[int, dict], snap: dict, blank) -> None
     sort = left.selectbox("Order", list(inside_charts.SORTS), key="inside_sort")
     if units > MAX_UNITS_SHOWN:
         right.caption(f"The first {MAX_UNITS_SHOWN} of {units:,} units in this order.")
-    urls = _unit_urls(str(run.path), epoch, id(snap), snap, blank)
     # The grid keeps its own width (33 px a column, like its rows); stretched to the page, its columns drift apart.
-    event = _draw(st, inside_charts.weight_grid(snap, sort, MAX_UNITS_SHOWN, urls), "inside_units", on_select="rerun",
-                  width="content")
+    event = draw(st, "inside_units", sort=sort, on_select="rerun", width="content")
     picked = (event or {}).get("selection", {}).get("unit") or []
     if not picked:
         st.caption("Click a unit to see how its picture formed over the epochs.")
-        return
+        return sort
     unit = int(picked[0]["unit"])
-    if not 0 <= unit < units:
-        return
-    pics, captions = inside_charts.unit_pictures(snaps, unit, blank)
-    st.markdown(f"**Unit {unit} over the epochs**")
-    st.image(pics, caption=captions, width=84)
+    if 0 <= unit < units:
+        pics, captions = inside_charts.unit_pictures(snaps, unit, blank)
+        st.markdown(f"**Unit {unit} over the epochs**")
+        st.image(pics, caption=captions, width=84)
+    return sort

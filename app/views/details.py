@@ -109,6 +109,7 @@ snaps, problems = inside.load(run)
 if snaps:
     st.header("Inside the network, epoch by epoch", divider="gray")
     inside.section(run, snaps, history, datasets.load(config.dataset))  # no dataset: it says why, no images
+    inside.layer_health(history)
 else:
     st.info(fmt.plain(inside.why_not(run, problems)))
     # --- where the final model goes wrong --------------------------------------------------------------------

@@ -53,6 +53,24 @@ def test_the_epoch_slider_redraws_everything_at_that_epoch(queue, trained, mnist
     assert not at.exception
 
 
+def test_the_other_epochs_charts_are_built_ahead_and_shared(queue, trained):
+    """Opening the run at its last epoch builds every other epoch's charts in the background, so the
+    slider's first move to them (and every session's) draws kept specs, the same as a fresh build."""
+    from ui import inside
+
+    run_id = _copy(trained, queue.store)
+    path = str(queue.store.get(run_id).path)
+    open_page("details", run=run_id)
+    inside._AHEAD.submit(lambda: None).result(timeout=120)  # the background builds are done
+    kept = {key: spec for (key, ident), spec in inside._SPECS.items() if ident[0] == path and ident[2] == 1}
+    assert {"inside_confusion", "inside_per_class", "inside_units", "inside_hidden", "inside_hist_0"} <= set(kept)
+    fresh = {k: inside._spec(inside._builders(queue.store.get(run_id), inside.load(queue.store.get(run_id))[0], 1,
+                                              None, None, "strongest first (weight norm)", "weights")[k][1](), k)
+             for k in ("inside_confusion", "inside_hist_0")}
+    for key, spec in fresh.items():
+        assert spec == kept[key], key
+
+
 def test_play_steps_through_the_stored_epochs(queue, trained, monkeypatch):
     monkeypatch.setattr("ui.inside.PLAY_SECONDS", 0.0)
     run_id = _copy(trained, queue.store)
