@@ -112,7 +112,7 @@ def _builders(run, snaps: dict[int, dict], epoch: int, blank, urls, sort=None, k
     made = {"inside_confusion": (at, lambda: inside_charts.confusion(cm)),
             "inside_per_class": (at, lambda: charts.per_class(inside_charts.per_class(cm))),
             "inside_hidden": ((*at, urls is None), lambda: inside_charts.hidden_space(
-                snap, urls, inside_charts.hidden_limit(snaps)))}
+                snap, urls, inside_charts.hidden_frame(snaps)))}
     if sort is not None:
         made["inside_units"] = ((*at, sort, blank is None), lambda: inside_charts.weight_grid(
             snap, sort, MAX_UNITS_SHOWN, inside_charts.unit_urls(snap, blank)))

@@ -155,16 +155,20 @@ def digit_urls(x_test: np.ndarray, ids: np.ndarray) -> list[str]:
 TOOLTIP_STYLE = "<style>#vg-tooltip-element img { width: 84px; height: 84px; image-rendering: pixelated; }</style>"
 
 
-def hidden_limit(snaps: dict[int, dict]) -> float:
-    """Half the width of a frame that holds the hidden space at every stored epoch: one frame for the whole
-    run, so moving the slider shows the points move, not the axes."""
-    return max(float(np.abs(s["projection"].astype(np.float32)).max()) for s in snaps.values()) * 1.05 or 1.0
+def hidden_frame(snaps: dict[int, dict]) -> tuple[list[float], list[float]]:
+    """The x and y ranges (5% margin) that hold the hidden space at every stored epoch: one frame for the
+    whole run, so moving the slider shows the points move, not the axes."""
+    p = np.concatenate([s["projection"].astype(np.float32) for s in snaps.values()])
+    low, high = p.min(axis=0), p.max(axis=0)
+    margin = np.maximum((high - low) * 0.05, 1e-6)
+    return ([float(low[0] - margin[0]), float(high[0] + margin[0])],
+            [float(low[1] - margin[1]), float(high[1] + margin[1])])
 
 
-def hidden_space(snap: dict, urls: list[str] | None = None, lim: float | None = None) -> alt.Chart:
+def hidden_space(snap: dict, urls: list[str] | None = None, frame: tuple | None = None) -> alt.Chart:
     """The sample's last hidden layer in 2-D, coloured by the true digit; mistakes are crosses. With
     ``urls`` (one picture per sample image, in the sample's order) the tooltip shows the digit itself;
-    ``lim`` is the frame's half-width (default: this snapshot's own)."""
+    ``frame`` is the x and y ranges drawn (default: this snapshot's own, see ``hidden_frame``)."""
     p = snap["projection"].astype(np.float32)
     df = pd.DataFrame({"x": p[:, 0], "y": p[:, 1], "digit": snap["sample_labels"].astype(str),
                        "said": snap["sample_pred"].astype(str), "test_id": snap["sample_ids"].astype(int)})
@@ -174,11 +178,12 @@ def hidden_space(snap: dict, urls: list[str] | None = None, lim: float | None = 
         df["image"] = urls
         tooltip.insert(0, alt.Tooltip("image:N", title="image"))
     df["result"] = np.where(df["digit"] == df["said"], "right", "mistake")
-    lim = lim or hidden_limit({0: snap})
-    scale = alt.Scale(domain=[-lim, lim], nice=False)
+    x_range, y_range = frame or hidden_frame({0: snap})
     return alt.Chart(df).mark_point(filled=True, size=28).encode(
-        x=alt.X("x:Q", scale=scale, axis=alt.Axis(title="first principal axis", labels=False, ticks=False)),
-        y=alt.Y("y:Q", scale=scale, axis=alt.Axis(title="second principal axis", labels=False, ticks=False)),
+        x=alt.X("x:Q", scale=alt.Scale(domain=x_range, nice=False),
+                axis=alt.Axis(title="first principal axis", labels=False, ticks=False)),
+        y=alt.Y("y:Q", scale=alt.Scale(domain=y_range, nice=False),
+                axis=alt.Axis(title="second principal axis", labels=False, ticks=False)),
         color=alt.Color("digit:N", sort=DIGITS, scale=alt.Scale(scheme="category10"), title="True digit"),
         shape=alt.Shape("result:N", scale=alt.Scale(domain=["right", "mistake"], range=["circle", "cross"]),
                         title=""),

@@ -78,5 +78,5 @@ def section(chosen: list) -> None:
                          f"compare_inside_weights_{side}", width="content")  # square cells, not stretched
         else:
             inside._draw(col, inside_charts.hidden_space(snap, inside.sample_urls(ds, snap["sample_ids"]),
-                                                         inside_charts.hidden_limit(snaps)),
+                                                         inside_charts.hidden_frame(snaps)),
                          f"compare_inside_hidden_{side}")

@@ -182,7 +182,7 @@ def test_moving_the_slider_changes_only_the_charts_data(trained, mnist):
         inside._draw(sink, chart, key)
         return sink.spec
 
-    lim = inside_charts.hidden_limit(snaps)
+    lim = inside_charts.hidden_frame(snaps)
     for key, build in {
         "confusion": lambda s: inside_charts.confusion(s["confusion"].astype(np.int64)),
         "per_class": lambda s: charts.per_class(inside_charts.per_class(s["confusion"].astype(np.int64))),
