@@ -15,7 +15,14 @@ PERCENT = ".1%"
 
 
 CURVES = (("test", "test_accuracy"), ("train", "train_accuracy"), ("validation", "val_accuracy"))
-CURVE_COLOURS = alt.Scale(domain=["test", "train", "validation"], range=["#1f77b4", "#ff7f0e", "#2ca02c"])
+CURVE_COLOUR = {"test": "#1f77b4", "train": "#ff7f0e", "validation": "#2ca02c"}
+
+
+def curve_colours(curves) -> alt.Scale:
+    """Each curve its colour; only the curves drawn are in the legend (no "validation" without a split)."""
+    drawn = set(curves)
+    shown = [c for c in CURVE_COLOUR if c in drawn] or ["test"]
+    return alt.Scale(domain=shown, range=[CURVE_COLOUR[c] for c in shown])
 BEST = "#d62728"  # the best epoch (early stopping keeps its weights), marked on every chart of the run
 
 
@@ -44,7 +51,7 @@ def live_accuracy(history: Sequence[dict], epochs: int, best_epoch: int | None =
                 axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("accuracy:Q", title="Accuracy", scale=alt.Scale(domain=[max(0.0, low - 0.01), 1.0]),
                 axis=alt.Axis(format=PERCENT)),
-        color=alt.Color("curve:N", title=None, scale=CURVE_COLOURS,
+        color=alt.Color("curve:N", title=None, scale=curve_colours(df["curve"]),
                         legend=alt.Legend(orient="bottom-right", labelExpr="datum.label + ' accuracy'")),
         tooltip=[alt.Tooltip("epoch:Q", format="d"), "curve:N", alt.Tooltip("accuracy:Q", format=".2%")],
     )
@@ -142,7 +149,8 @@ def run_curves(history: Sequence[dict], metric: str, best_epoch: int | None = No
         x=alt.X("epoch:Q", title="Epoch", axis=alt.Axis(format="d", tickMinStep=1)),
         y=alt.Y("value:Q", title=metric.capitalize(), scale=alt.Scale(zero=False),
                 axis=alt.Axis(format=PERCENT if acc else "")),
-        color=alt.Color("curve:N", title=None, scale=CURVE_COLOURS, legend=alt.Legend(orient="bottom")),
+        color=alt.Color("curve:N", title=None, scale=curve_colours(r["curve"] for r in rows),
+                        legend=alt.Legend(orient="bottom")),
         tooltip=[alt.Tooltip("epoch:Q", format="d"), "curve:N",
                  alt.Tooltip("value:Q", title=metric, format=".2%" if acc else ".4f")],
     )

@@ -1,5 +1,7 @@
 """The chart builders produce the Vega-Lite a user would see: legends, selections, axes."""
 
+import json
+
 import numpy as np
 import pandas as pd
 
@@ -48,3 +50,13 @@ def test_a_layer_with_no_dead_unit_still_gets_a_share_axis():
     assert y["scale"]["domainMin"] == 0 and y["scale"]["domainMax"] > 0
     some = [{"epoch": e, "dead_units": [0.2 * e]} for e in (1, 2)]
     assert charts.layer_health(some, "dead_units", "dead").to_dict()["encoding"]["y"]["scale"]["domainMax"] >= 0.4
+
+
+def test_a_run_without_a_validation_split_has_no_validation_in_its_legend():
+    history = [{"epoch": e, "train_accuracy": 0.9, "test_accuracy": 0.91, "train_loss": 0.3, "test_loss": 0.3}
+               for e in (1, 2)]
+    for chart in (charts.run_curves(history, "accuracy"), charts.live_accuracy(history, 5)):
+        spec = json.dumps(chart.to_dict())
+        assert '"domain": ["test", "train"]' in spec and "validation" not in spec
+    with_split = [{**h, "val_accuracy": 0.92} for h in history]
+    assert '"domain": ["test", "train", "validation"]' in json.dumps(charts.run_curves(with_split, "accuracy").to_dict())
