@@ -65,3 +65,19 @@ def test_mean_sd_shows_the_seed_count():
     assert v.mean_sd([1.0, 2.0, 3.0]) == "2.00 ± 1.00 (3)"
     assert v.mean_sd([1.0]) == "1.00 (1 seed)"
 
+
+
+def test_groups_of_different_sizes_say_both_counts():
+    verdict, why = v.direction(v.welch(group(0.98, 2), group(0.98, 3)))
+    assert verdict == v.UNDECIDED and why == "no difference detectable with 2 and 3 seeds"
+
+
+def test_an_interval_that_touches_zero_decides_nothing():
+    assert v.direction(v.Interval(0.01, 0.0, 0.02, (5, 5)))[0] == v.UNDECIDED
+    assert v.direction(v.Interval(-0.01, -0.02, 0.0, (5, 5)))[0] == v.UNDECIDED
+    assert v.direction(v.Interval(0.01, 0.001, 0.02, (5, 5))) == (v.AGREES, "")  # nothing to explain
+    assert v.direction(v.Interval(-0.01, -0.02, -0.001, (5, 5))) == (v.DIFFERS, "")
+
+
+def test_a_difference_reads_in_points_with_its_interval():
+    assert v.points(v.Interval(0.0012, -0.0005, 0.0029, (5, 3))) == "+0.12 points (95% CI -0.05 to +0.29, n = 5 and 3)"
