@@ -4,6 +4,7 @@
     python -m tests.mutation.run store study   # some modules
     python -m tests.mutation.run --table       # only print the table of the last run
     python -m tests.mutation.run --recheck store   # after adding tests: run only its survivors again
+    python -m tests.mutation.run --quick store     # mutants not run yet, against test_store.py alone
 
 mutmut (configured in pyproject.toml, [tool.mutmut]) copies mnist_core/ to mutants/, makes one small
 change at a time (a flipped comparison, a changed constant, a dropped argument) and runs the fast unit
@@ -89,33 +90,45 @@ def check_import_time(modules: list[str]) -> None:
     its original version there: its mutants "survive" every test, or have "no tests" mapped. A fresh
     ``pytest`` with MUTANT_UNDER_TEST set imports the mutant itself: if the module's tests fail, the
     mutant is recorded as killed; if they pass it stays a survivor."""
+    mirror_check(modules, (0, 33))
+
+
+def mirror_check(modules: list[str], codes: tuple) -> None:
+    """Each mutant of these modules whose exit code is in ``codes`` (None: not run yet; 0: survived;
+    33: no tests), run against the module's own test files (tests/test_<module>*.py of the selection) in
+    a fresh pytest; a failing test records it as killed, anything else leaves it as it was."""
     import json
+    from concurrent.futures import ThreadPoolExecutor
 
     from mutmut.configuration import config
 
     selection = config().pytest_add_cli_args_test_selection
+    children = int(os.environ.get("MUTMUT_CHILDREN", "2"))
+    env = {**os.environ, "PYTHONPATH": str(PROJECT / "mutants")}
+
+    def killed(key: str, tests: list[str]) -> bool:
+        try:
+            return subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", *config().pytest_add_cli_args,
+                                   *tests], cwd=PROJECT / "mutants", env={**env, "MUTANT_UNDER_TEST": key},
+                                  capture_output=True, timeout=600).returncode == 1  # 1: a test failed
+        except subprocess.TimeoutExpired:
+            return False
+
     for meta in sorted((PROJECT / "mutants" / "mnist_core").glob("*.py.meta")):
         module = meta.name.removesuffix(".py.meta")
         if module not in modules:
             continue
         tests = [t for t in selection if Path(t).stem in (f"test_{module}", f"test_{module}_fields")]
         data = json.loads(meta.read_text())
-        todo = [k for k, code in data["exit_code_by_key"].items() if code in (0, 33)
+        todo = [k for k, code in data["exit_code_by_key"].items() if code in codes
                 and any(_match(p, k) for p in MODULES[module])]
         if not tests or not todo:
             continue
-        print(f"--- {len(todo)} surviving {module} mutants: {' '.join(tests)} in a fresh process",
-              flush=True)
-        env = {**os.environ, "PYTHONPATH": str(PROJECT / "mutants")}
-        for key in todo:
-            try:
-                code = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", *config().pytest_add_cli_args,
-                                       *tests], cwd=PROJECT / "mutants", env={**env, "MUTANT_UNDER_TEST": key},
-                                      capture_output=True, timeout=600).returncode
-            except subprocess.TimeoutExpired:
-                continue
-            if code == 1:  # a test failed: killed (other codes: pytest itself could not run)
-                data["exit_code_by_key"][key] = 1
+        print(f"--- {len(todo)} {module} mutants against {' '.join(tests)}, each in a fresh process", flush=True)
+        with ThreadPoolExecutor(children) as pool:
+            for key, dead in zip(todo, pool.map(lambda k: killed(k, tests), todo)):
+                if dead:
+                    data["exit_code_by_key"][key] = 1
         meta.write_text(json.dumps(data, indent=4))
 
 
@@ -196,7 +209,10 @@ def main(argv: list[str]) -> int:
         if unknown:
             print(f"unknown module {unknown[0]!r}: choose from {', '.join(MODULES)}", file=sys.stderr)
             return 2
-        run(wanted, recheck="--recheck" in argv)
+        if "--quick" in argv:  # only each module's own tests, in fresh processes: kills only, the rest not run
+            mirror_check(wanted, (None,))
+        else:
+            run(wanted, recheck="--recheck" in argv)
     print(table(results()))
     left = survivors()
     if left:
