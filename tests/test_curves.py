@@ -44,3 +44,13 @@ def test_a_missing_point_does_not_poison_the_smoothed_points_after_it():
     out = curves.smooth([1.0, float("nan"), 1.0, None, 1.0], 0.5)
     assert math.isnan(out[1]) and out[3] is None
     assert [out[0], out[2], out[4]] == [pytest.approx(1.0)] * 3
+
+
+def test_the_fastest_epoch_counts_the_first_from_zero():
+    assert curves.fastest_epoch_seconds([{"train_seconds": s} for s in (1.0, 1.8, 3.0)]) == pytest.approx(0.8)
+    assert curves.fastest_epoch_seconds([{"train_seconds": s} for s in (0.5, 2.0)]) == pytest.approx(0.5)
+    assert curves.fastest_epoch_seconds([]) is None
+
+
+def test_best_ignores_a_missing_value():
+    assert curves.best([{"test_accuracy": None}, {"test_accuracy": 0.9}, {"test_accuracy": float("nan")}]) == 0.9

@@ -83,3 +83,31 @@ def test_the_tuned_setting_trains_the_notebooks_60_epochs_or_as_many_as_asked():
     assert tuning.tuned("adam", 0.001) == tuning.BASE.replace(optimizer="adam", learning_rate=0.001, epochs=60)
     runs = _grid_runs({o: tuning.GRIDS[o][1] for o in OPTIMIZERS}, {o: tuning.GRIDS[o][1] for o in OPTIMIZERS})
     assert {c.epochs for c in tuning.tuned_grid(runs, 30)} == {30}
+
+
+def test_the_tuning_grid_trains_as_many_epochs_as_asked():
+    assert {c.epochs for c in tuning.tuning_grid()} == {tuning.TUNING_EPOCHS}
+    assert {c.epochs for c in tuning.tuning_grid(5)} == {5}
+
+
+def test_any_seed_and_length_of_a_grid_setting_counts_and_its_best_seed_scores():
+    by_val = {o: tuning.GRIDS[o][1] for o in OPTIMIZERS}
+    runs = _grid_runs(by_val, by_val)
+    best = tuning.GRIDS["adam"][3]
+    # adam at another rate: a longer run with another seed, twice (the better one scores), first in the list
+    extra = [_Run(tuning.tuned("adam", best, epochs=30).replace(seed=43), val=0.999, test=0.9),
+             _Run(tuning.tuned("adam", best, epochs=30).replace(seed=44), val=0.5, test=0.9)]
+    stray = _Run(tuning.tuned("sgd", tuning.GRIDS["sgd"][4]).replace(validation=1000, epochs=20), val=1.0, test=1.0)
+    chosen = tuning.choose([stray, *extra, *runs])
+    assert chosen["adam"]["rate"] == best and chosen["adam"]["val_accuracy"] == 0.999
+    assert chosen["sgd"]["rate"] == by_val["sgd"]
+
+
+def test_an_incomplete_grid_does_not_hold_up_the_others_and_a_tie_goes_to_the_smaller_rate():
+    runs = _grid_runs({o: tuning.GRIDS[o][1] for o in OPTIMIZERS}, {o: tuning.GRIDS[o][1] for o in OPTIMIZERS})
+    runs = [r for r in runs if not (r.config.optimizer == OPTIMIZERS[0] and r.config.learning_rate == 0.01)]
+    for r in runs:
+        if r.config.optimizer == "adam":
+            r.history[-1]["val_accuracy"] = 0.97  # every rate ties
+    chosen = tuning.choose(runs)
+    assert OPTIMIZERS[0] not in chosen and chosen["adam"]["rate"] == tuning.GRIDS["adam"][0]

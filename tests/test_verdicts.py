@@ -81,3 +81,33 @@ def test_an_interval_that_touches_zero_decides_nothing():
 
 def test_a_difference_reads_in_points_with_its_interval():
     assert v.points(v.Interval(0.0012, -0.0005, 0.0029, (5, 3))) == "+0.12 points (95% CI -0.05 to +0.29, n = 5 and 3)"
+
+
+def test_one_group_against_a_fixed_number_is_students_interval():
+    a = [0.2, 0.5, 0.3, 0.4]
+    iv = v.one_sample(a)
+    from scipy.stats import t
+    half = t.ppf(0.975, len(a) - 1) * np.std(a, ddof=1) / math.sqrt(len(a))
+    assert (iv.estimate, iv.low, iv.high) == pytest.approx((0.35, 0.35 - half, 0.35 + half)) and iv.n == (4,)
+    assert v.one_sample([0.5]) is None
+    assert v.one_sample([0.5, 0.5, 0.5]) == v.Interval(0.5, 0.5, 0.5, (3,))  # identical repeats: exact
+
+
+def test_identical_repeats_give_an_exact_difference():
+    iv = v.welch([0.98, 0.98], [0.97, 0.97, 0.97])
+    assert (iv.estimate, iv.low, iv.high) == pytest.approx((0.01, 0.01, 0.01)) and iv.n == (2, 3)
+
+
+def test_a_summary_is_the_mean_the_sample_deviation_and_the_count():
+    assert v.summary([1.0, 2.0, 3.0, 6.0]) == (3.0, pytest.approx(np.std([1, 2, 3, 6], ddof=1)), 4)
+    mean, sd, n = v.summary([2.0])
+    assert (mean, n) == (2.0, 1) and math.isnan(sd)
+    assert v.mean_sd([98.0, 99.0], lambda x: f"{x:.1f}%", lambda x: f"{x:.3f}") == "98.5% ± 0.707 (2)"
+
+
+def test_within_includes_its_margins_and_differs_only_wholly_outside():
+    assert v.within(v.Interval(0.0, -0.005, 0.005, (5, 5)), -0.005, 0.005) == (v.AGREES, "")
+    assert v.within(v.Interval(-0.01, -0.015, -0.005, (5, 5)), -0.005, 0.005)[0] == v.UNDECIDED  # touches it
+    assert v.within(v.Interval(0.01, 0.005, 0.015, (5, 5)), -0.005, 0.005)[0] == v.UNDECIDED
+    assert v.within(v.Interval(0.01, 0.006, 0.015, (5, 5)), -0.005, 0.005) == (v.DIFFERS, "")
+    assert v.within(v.Interval(-0.01, -0.015, -0.006, (5, 5)), -0.005, 0.005) == (v.DIFFERS, "")
