@@ -80,7 +80,7 @@ def test_an_interval_that_touches_zero_decides_nothing():
 
 
 def test_a_difference_reads_in_points_with_its_interval():
-    assert v.points(v.Interval(0.0012, -0.0005, 0.0029, (5, 3))) == "+0.12 points (95% CI -0.05 to +0.29, n = 5 and 3)"
+    assert v.points(v.Interval(0.0012, -0.0150, 0.0290, (5, 3))) == "+0.12 points (95% CI -1.50 to +2.90, n = 5 and 3)"
 
 
 def test_one_group_against_a_fixed_number_is_students_interval():

@@ -127,9 +127,9 @@ def mirror_check(modules: list[str], codes: tuple) -> None:
         print(f"--- {len(todo)} {module} mutants against {' '.join(tests)}, each in a fresh process", flush=True)
         with ThreadPoolExecutor(children) as pool:
             for key, dead in zip(todo, pool.map(lambda k: killed(k, tests), todo)):
-                if dead:
+                if dead:  # saved at once, so a pass cut short keeps what it found
                     data["exit_code_by_key"][key] = 1
-        meta.write_text(json.dumps(data, indent=4))
+                    meta.write_text(json.dumps(data, indent=4))
 
 
 def results() -> dict[str, Counter]:
