@@ -5,6 +5,10 @@ exactly those test images), accuracy per digit, the misclassified gallery, the f
 as pictures (click one to follow it over the epochs), the hidden space of 2,000 test images, and the
 histograms of every layer. The slider steps through stored snapshots only: nothing is interpolated.
 Everything lives in one fragment, so moving the slider reruns this part of the page, not all of it.
+
+A slider move should feel instant, so its cost is paid ahead: each chart keeps one spec at every epoch
+(only its data changes, which the browser swaps in place), each epoch's charts are kept once per
+server for every session, and the other epochs' charts are built in the background when a run opens.
 """
 
 from __future__ import annotations
