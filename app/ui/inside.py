@@ -129,6 +129,8 @@ def _builders(run, snaps: dict[int, dict], epoch: int, blank, urls, sort=None, k
 
 _AHEAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inside-ahead")
 _ahead_done: set = set()
+MAX_AHEAD_WAITING = 3
+_waiting = [0]  # runs queued for the thread, not started yet
 
 
 def _build_ahead(run, snaps: dict[int, dict], epoch: int, blank, urls, sort, kind) -> None:
@@ -137,13 +139,18 @@ def _build_ahead(run, snaps: dict[int, dict], epoch: int, blank, urls, sort, kin
     priority the system gives it, so a training or another page is not slowed for long.)"""
     token = (str(run.path), _stamp(run), urls is None, blank is None, sort, kind)
     with _SPECS_LOCK:
-        if token in _ahead_done:
+        # At most a few runs wait: a visitor opening run after run does not queue work for minutes
+        # (a run skipped here still draws each epoch when the slider reaches it).
+        if token in _ahead_done or _waiting[0] >= MAX_AHEAD_WAITING:
             return
         if len(_ahead_done) > 100:
             _ahead_done.clear()
         _ahead_done.add(token)
+        _waiting[0] += 1
 
     def build_all():
+        with _SPECS_LOCK:
+            _waiting[0] -= 1
         try:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         except (AttributeError, OSError):

@@ -71,6 +71,21 @@ def test_the_other_epochs_charts_are_built_ahead_and_shared(queue, trained):
         assert spec == kept[key], key
 
 
+def test_a_visitor_opening_run_after_run_queues_at_most_a_few_builds(trained, monkeypatch):
+    from ui import inside
+
+    snaps, _ = snapshots.load_all(trained.path)
+    monkeypatch.setattr(inside, "_waiting", [inside.MAX_AHEAD_WAITING])  # that many runs already wait
+    submitted = []
+    monkeypatch.setattr(inside._AHEAD, "submit", submitted.append)
+    inside._build_ahead(trained, snaps, 3, None, None, "x", "weights")
+    assert not submitted
+    monkeypatch.setattr(inside, "_waiting", [0])
+    inside._build_ahead(trained, snaps, 3, None, None, "x", "weights")
+    inside._build_ahead(trained, snaps, 3, None, None, "x", "weights")  # the same run and view: once
+    assert len(submitted) == 1 and inside._waiting == [1]
+
+
 def test_play_steps_through_the_stored_epochs(queue, trained, monkeypatch):
     monkeypatch.setattr("ui.inside.PLAY_SECONDS", 0.0)
     run_id = _copy(trained, queue.store)
