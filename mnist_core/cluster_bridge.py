@@ -21,9 +21,9 @@ import queue
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 from .store import ACTIVE, RunStore, StoreError, now_iso
+from .worker import protocol_emitter, spawn_child
 
 _EOF = object()
 
@@ -44,13 +44,8 @@ class RayBridge:
         with self._lock:
             if self.proc is not None and self.proc.poll() is None:
                 return
-            env = {**os.environ, "MNIST_RUNS_DIR": str(self.store.user_dir),
-                   "MNIST_REFERENCE_RUNS": str(self.store.reference_dir or "")}
-            project = str(Path(__file__).resolve().parent.parent)
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [project, env.get("PYTHONPATH")]))
             self._failure = None
-            self.proc = subprocess.Popen([sys.executable, "-m", "mnist_core.cluster_bridge"], stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, text=True, bufsize=1, env=env)
+            self.proc = spawn_child("mnist_core.cluster_bridge", self.store)
             self._reader = threading.Thread(target=self._read, args=(self.proc,), daemon=True,
                                             name="ray-bridge-reader")
             self._reader.start()
@@ -131,8 +126,6 @@ class RayBridge:
 
 # --- the bridge process itself -------------------------------------------------------------------------
 def main() -> None:
-    from .worker import protocol_emitter
-
     emit = protocol_emitter()
 
     from . import logs

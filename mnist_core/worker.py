@@ -44,6 +44,16 @@ def rss_mb(pid: int) -> float:
         return 0.0
 
 
+def spawn_child(module: str, store: RunStore) -> subprocess.Popen:
+    """Start ``python -m module`` serving ``store``: this project on its path, JSON lines on its stdin and
+    stdout (its stderr is the parent's)."""
+    env = {**os.environ, "MNIST_RUNS_DIR": str(store.user_dir), "MNIST_REFERENCE_RUNS": str(store.reference_dir or "")}
+    project = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [project, env.get("PYTHONPATH")]))
+    return subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, bufsize=1, env=env)
+
+
 class WorkerProcess:
     """The parent's handle on one worker process; call it like ``runner.execute``."""
 
@@ -58,12 +68,7 @@ class WorkerProcess:
     def start(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             return
-        env = {**os.environ, "MNIST_RUNS_DIR": str(self.store.user_dir),
-               "MNIST_REFERENCE_RUNS": str(self.store.reference_dir or "")}
-        project = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [project, env.get("PYTHONPATH")]))
-        self.proc = subprocess.Popen([sys.executable, "-m", "mnist_core.worker"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, bufsize=1, env=env)
+        self.proc = spawn_child("mnist_core.worker", self.store)
         self.lines = queue.Queue()
         self.ready.clear()
         threading.Thread(target=self._read, args=(self.proc, self.lines), daemon=True,
