@@ -108,11 +108,12 @@ def _kept_spec(key: str, ident: tuple, build) -> dict:
     return spec
 
 
-def _builders(run, snaps: dict[int, dict], epoch: int, blank, urls, sort=None, kind=None) -> dict:
-    """Each chart of the section at ``epoch``, by key: (what it is made of, a function building it)."""
+def _builders(files: tuple, snaps: dict[int, dict], epoch: int, blank, urls, sort=None, kind=None) -> dict:
+    """Each chart of the section at ``epoch``, by key: (what it is made of, a function building it).
+    ``files`` names the snapshots: (the run's folder, ``_stamp`` of its files)."""
     snap = snaps[epoch]
     cm = snap["confusion"].astype(np.int64)
-    at = (str(run.path), _stamp(run), epoch)
+    at = (*files, epoch)
     made = {"inside_confusion": (at, lambda: inside_charts.confusion(cm)),
             "inside_per_class": (at, lambda: charts.per_class(inside_charts.per_class(cm))),
             "inside_hidden": ((*at, urls is None), lambda: inside_charts.hidden_space(
@@ -133,11 +134,11 @@ MAX_AHEAD_WAITING = 3
 _waiting = [0]  # runs queued for the thread, not started yet
 
 
-def _build_ahead(run, snaps: dict[int, dict], epoch: int, blank, urls, sort, kind) -> None:
+def _build_ahead(files: tuple, snaps: dict[int, dict], epoch: int, blank, urls, sort, kind) -> None:
     """Build the other epochs' charts in one background thread, nearest epochs first, once per run and
     view: the slider's first move to an epoch then costs a lookup. (The thread runs at the lowest
     priority the system gives it, so a training or another page is not slowed for long.)"""
-    token = (str(run.path), _stamp(run), urls is None, blank is None, sort, kind)
+    token = (*files, urls is None, blank is None, sort, kind)
     with _SPECS_LOCK:
         # At most a few runs wait: a visitor opening run after run does not queue work for minutes
         # (a run skipped here still draws each epoch when the slider reaches it).
@@ -155,8 +156,9 @@ def _build_ahead(run, snaps: dict[int, dict], epoch: int, blank, urls, sort, kin
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         except (AttributeError, OSError):
             pass
-        for e in sorted(snaps, key=lambda e: abs(list(snaps).index(e) - list(snaps).index(epoch))):
-            for key, (ident, build) in _builders(run, snaps, e, blank, urls, sort, kind).items():
+        epochs = list(snaps)
+        for e in sorted(epochs, key=lambda e: abs(epochs.index(e) - epochs.index(epoch))):
+            for key, (ident, build) in _builders(files, snaps, e, blank, urls, sort, kind).items():
                 _kept_spec(key, ident, build)
 
     _AHEAD.submit(build_all)
@@ -235,9 +237,10 @@ def section(run, snaps: dict[int, dict], history: list[dict], ds) -> None:
     snap = snaps[epoch]
     cm = snap["confusion"].astype(np.int64)
     urls = sample_urls(ds, snap["sample_ids"])  # the same images at every epoch
+    files = (str(run.path), _stamp(run))  # which snapshots these are, looked up once a redraw
 
     def draw(where, key: str, sort=None, kind=None, **select):
-        ident, build = _builders(run, snaps, epoch, blank, urls, sort, kind)[key]
+        ident, build = _builders(files, snaps, epoch, blank, urls, sort, kind)[key]
         return _draw(where, build, key, ident, **select)
 
     st.subheader(f"Where it goes wrong at epoch {epoch}")
@@ -273,7 +276,7 @@ def section(run, snaps: dict[int, dict], history: list[dict], ds) -> None:
     cols = st.columns(min(layers, 3))
     for layer in range(layers):
         draw(cols[layer % len(cols)], f"inside_hist_{layer}", kind=kind)
-    _build_ahead(run, snaps, epoch, blank, urls, sort, kind)
+    _build_ahead(files, snaps, epoch, blank, urls, sort, kind)
 
     if st.session_state.get("inside_playing"):
         if epoch == epochs[-1]:

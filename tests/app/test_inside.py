@@ -64,8 +64,10 @@ def test_the_other_epochs_charts_are_built_ahead_and_shared(queue, trained):
     inside._AHEAD.submit(lambda: None).result(timeout=120)  # the background builds are done
     kept = {key: spec for (key, ident), spec in inside._SPECS.items() if ident[0] == path and ident[2] == 1}
     assert {"inside_confusion", "inside_per_class", "inside_units", "inside_hidden", "inside_hist_0"} <= set(kept)
-    fresh = {k: inside._spec(inside._builders(queue.store.get(run_id), inside.load(queue.store.get(run_id))[0], 1,
-                                              None, None, "strongest first (weight norm)", "weights")[k][1](), k)
+    run = queue.store.get(run_id)
+    files = (path, inside._stamp(run))
+    fresh = {k: inside._spec(inside._builders(files, inside.load(run)[0], 1, None, None,
+                                              "strongest first (weight norm)", "weights")[k][1](), k)
              for k in ("inside_confusion", "inside_hist_0")}
     for key, spec in fresh.items():
         assert spec == kept[key], key
@@ -75,14 +77,15 @@ def test_a_visitor_opening_run_after_run_queues_at_most_a_few_builds(trained, mo
     from ui import inside
 
     snaps, _ = snapshots.load_all(trained.path)
+    files = (str(trained.path), inside._stamp(trained))
     monkeypatch.setattr(inside, "_waiting", [inside.MAX_AHEAD_WAITING])  # that many runs already wait
     submitted = []
     monkeypatch.setattr(inside._AHEAD, "submit", submitted.append)
-    inside._build_ahead(trained, snaps, 3, None, None, "x", "weights")
+    inside._build_ahead(files, snaps, 3, None, None, "x", "weights")
     assert not submitted
     monkeypatch.setattr(inside, "_waiting", [0])
-    inside._build_ahead(trained, snaps, 3, None, None, "x", "weights")
-    inside._build_ahead(trained, snaps, 3, None, None, "x", "weights")  # the same run and view: once
+    inside._build_ahead(files, snaps, 3, None, None, "x", "weights")
+    inside._build_ahead(files, snaps, 3, None, None, "x", "weights")  # the same run and view: once
     assert len(submitted) == 1 and inside._waiting == [1]
 
 
