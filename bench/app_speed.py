@@ -179,9 +179,9 @@ def inside_only(args, tmp: Path) -> None:
         browser = p.chromium.launch(executable_path=appserver.CHROMIUM, args=appserver.CHROMIUM_FLAGS)
         server, url = appserver.start(env, tmp / "server.log")
         try:
-            inside_render(browser.new_page(viewport={"width": 1400, "height": 1000}), url, run_id)  # warms up
+            inside_render(browser.new_page(viewport=appserver.VIEWPORT), url, run_id)  # warms up
             for _ in range(args.repeat):
-                a, b, c = inside_render(browser.new_page(viewport={"width": 1400, "height": 1000}), url, run_id)
+                a, b, c = inside_render(browser.new_page(viewport=appserver.VIEWPORT), url, run_id)
                 opens.append(a)
                 slides.append(b)
                 navs.append(c)
@@ -199,12 +199,12 @@ def train_and_compare(browser, env: dict, tmp: Path) -> dict:
     """One fresh server: the Train page's measures, then Compare's."""
     server, url = appserver.start(env, tmp / "server.log")
     try:
-        m = {"cold": controls_ready(browser.new_page(viewport={"width": 1400, "height": 1000}), url)}
+        m = {"cold": controls_ready(browser.new_page(viewport=appserver.VIEWPORT), url)}
         time.sleep(15)  # let the worker process finish warming up (TensorFlow, MNIST, XLA)
         m["warm"] = controls_ready(browser.new_page(), url)
-        m["first"] = train_to_first_point(browser.new_page(viewport={"width": 1400, "height": 1000}), url)
+        m["first"] = train_to_first_point(browser.new_page(viewport=appserver.VIEWPORT), url)
         m["table"], m["navigate"], m["overlay"] = compare_render(
-            browser.new_page(viewport={"width": 1400, "height": 1000}), url)
+            browser.new_page(viewport=appserver.VIEWPORT), url)
         return m
     finally:
         appserver.stop(server)
@@ -215,10 +215,10 @@ def class_measures(browser, env: dict, tmp: Path) -> dict:
     visitor, then, once the server is warm, a later visitor by URL and from the sidebar."""
     server, url = appserver.start(env, tmp / "server.log")
     try:
-        m = {"class_first": class_render(browser.new_page(viewport={"width": 1400, "height": 1000}), url)[1]}
+        m = {"class_first": class_render(browser.new_page(viewport=appserver.VIEWPORT), url)[1]}
         time.sleep(20)  # the workers warm up 3 s after a page that only shows runs; a class's server is warm
         m["class_shell"], m["class_url"], m["class_nav"] = class_render(
-            browser.new_page(viewport={"width": 1400, "height": 1000}), url)
+            browser.new_page(viewport=appserver.VIEWPORT), url)
         return m
     finally:
         appserver.stop(server)

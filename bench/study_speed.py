@@ -41,7 +41,7 @@ def main() -> None:
         for _ in range(args.repeat):
             server, url = appserver.start(env, tmp / "server.log")
             try:
-                pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+                pg = browser.new_page(viewport=appserver.VIEWPORT)
                 t = time.perf_counter()
                 pg.goto(url + "/study")
                 drawn(pg, charts)
