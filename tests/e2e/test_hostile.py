@@ -2,6 +2,7 @@
 (below) oversized or malformed uploads. Nothing reaches another visitor as a link, an image or an error box."""
 
 import re
+import time
 from urllib.parse import urlparse
 
 from mnist_core.config import RunConfig
@@ -16,9 +17,16 @@ def _evil(url: str) -> bool:
     return (urlparse(url).hostname or "").endswith("evil.example")
 
 
-def _shows_literally(pg, text: str) -> bool:
-    body = pg.locator("[data-testid='stMain']").inner_text().replace("\u2060", "")
-    return text in body
+def _shows_literally(pg, text: str, seconds: float = 15) -> bool:
+    """The page shows `text` as typed within `seconds`: a page's elements arrive one by one, so the first
+    match of a pattern (a chart legend, say) does not mean the rest of the page is there yet."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if text in pg.locator("[data-testid='stMain']").inner_text().replace("\u2060", ""):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        pg.wait_for_timeout(200)
 
 
 def _no_evil_markup(pg, fetched: list[str]) -> None:
