@@ -120,7 +120,7 @@ def _builders(files: tuple, snaps: dict[int, dict], epoch: int, blank, urls, sor
                 snap, urls, inside_charts.hidden_frame(snaps)))}
     if sort is not None:
         made["inside_units"] = ((*at, sort, blank is None), lambda: inside_charts.weight_grid(
-            snap, sort, MAX_UNITS_SHOWN, inside_charts.unit_urls(snap, blank)))
+            snap, sort, MAX_UNITS_SHOWN, blank))
     if kind is not None:
         for layer in range(len(snap[f"hist_{kind}"])):
             made[f"inside_hist_{layer}"] = ((*at, kind, layer), lambda layer=layer: inside_charts.histogram_heatmap(
@@ -172,12 +172,6 @@ def _draw(where, chart, key: str, ident: tuple | None = None, **select):
     # Streamlit moves the datasets out of the dict it is given: it gets a copy, the kept spec stays whole.
     return where.vega_lite_chart({**copy.deepcopy({k: v for k, v in spec.items() if k != "datasets"}),
                                   "datasets": dict(spec["datasets"])}, key=key, **select)
-
-
-@st.cache_resource(max_entries=32, show_spinner=False)
-def _unit_urls(path: str, epoch: int, snap_id: int, _snap: dict, _blank) -> list[str]:
-    """The weight pictures of one snapshot (as loaded: a changed file is a new object, a new id)."""
-    return inside_charts.unit_urls(_snap, _blank)
 
 
 def _rerun() -> None:

@@ -56,26 +56,49 @@ def unit_table(snap: dict, sort: str) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def unit_urls(snap: dict, blank: np.ndarray | None = None) -> list[str]:
-    """Every first-layer unit's picture as a PNG data URL, in the network's order."""
-    return [png_url(p) for p in signed_rgb(snap["first_weights"], blank)]
+CELL = 33  # px a grid cell, both ways: a 28x28 picture and a white gap
 
 
-def weight_grid(snap: dict, sort: str, limit: int, urls: list[str], columns: int = 20) -> alt.Chart:
-    """The first layer's units as clickable 28x28 pictures in a grid (selection ``unit``)."""
+def grid_picture(snap: dict, units: np.ndarray, blank: np.ndarray | None, columns: int) -> str:
+    """The pictures of ``units``, in that order, as one PNG data URL: rows of ``columns`` cells on white.
+    One picture for the browser to decode instead of one per unit; drawn with square pixels (no smoothing),
+    it is as sharp at any zoom as pictures made larger."""
+    pics = signed_rgb(snap["first_weights"][units], blank)
+    rows, pad = -(-len(units) // columns), (CELL - 28) // 2
+    sheet = np.full((max(rows, 1) * CELL, columns * CELL, 3), 255, np.uint8)
+    for i, pic in enumerate(pics):
+        r, c = divmod(i, columns)
+        sheet[r * CELL + pad:r * CELL + pad + 28, c * CELL + pad:c * CELL + pad + 28] = pic
+    return png_url(sheet, scale=1)
+
+
+def weight_grid(snap: dict, sort: str, limit: int, blank: np.ndarray | None = None,
+                columns: int = 20) -> alt.LayerChart:
+    """The first layer's units as 28x28 pictures in a grid, in the chosen order: one picture of them all,
+    under a clickable cell per unit (selection ``unit``) whose tooltip names the unit. The units not
+    clicked are veiled in white while one is selected."""
     df = unit_table(snap, sort).head(limit).copy()
-    df["image"] = [urls[u] for u in df["unit"]]
     df["col"], df["row"] = df.index % columns, df.index // columns
     df["digit"] = df["pushes"].astype(str)
+    columns = min(columns, max(len(df), 1))
+    rows = -(-len(df) // columns)
+    picture = alt.Chart(pd.DataFrame({"image": [grid_picture(snap, df["unit"].to_numpy(), blank, columns)]}))
+    picture = picture.mark_image(width=columns * CELL, height=rows * CELL, align="left", baseline="top",
+                                 smooth=False, aria=False).encode(x=alt.value(0), y=alt.value(0), url="image:N")
     pick = alt.selection_point(name="unit", fields=["unit"], on="click", clear="dblclick")
-    return alt.Chart(df).mark_image(width=30, height=30).encode(
-        x=alt.X("col:O", axis=None), y=alt.Y("row:O", axis=None), url="image:N",
-        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.4)),
+    cells = alt.Chart(df).mark_rect(fill="white", aria=False).encode(
+        x=alt.X("col:O", axis=None, scale=alt.Scale(paddingInner=0, paddingOuter=0)),
+        y=alt.Y("row:O", axis=None, scale=alt.Scale(paddingInner=0, paddingOuter=0)),
+        fillOpacity=alt.condition(pick, alt.value(0.0), alt.value(0.6)),
         tooltip=[alt.Tooltip("unit:Q", title="unit"), alt.Tooltip("norm:Q", format=".3f", title="weight norm"),
                  alt.Tooltip("dead:Q", format=".0%", title="dead on the sample"),
                  alt.Tooltip("digit:N", title="pushes most towards")],
-    ).add_params(pick).properties(width=alt.Step(33), height=alt.Step(33))  # 33 px a cell both ways: square
-    # cells whatever the page's width (Streamlit's theme fits a fixed width and height around the padding)
+    ).add_params(pick)
+    # CELL px a cell both ways: square cells whatever the page's width (Streamlit's theme fits a fixed width
+    # and height around the padding). Drawn as SVG: Streamlit would pick a canvas for a dataset this large
+    # (the picture), but 300 cells are cheap in SVG, and each stays an element a test can find and click.
+    return (picture + cells).properties(width=alt.Step(CELL), height=alt.Step(CELL),
+                                        usermeta={"embedOptions": {"renderer": "svg"}})
 
 
 def unit_pictures(snaps: dict[int, dict], unit: int, blank: np.ndarray | None = None) -> tuple[list[np.ndarray], list[str]]:
@@ -179,7 +202,9 @@ def hidden_space(snap: dict, urls: list[str] | None = None, frame: tuple | None 
         tooltip.insert(0, alt.Tooltip("image:N", title="image"))
     df["result"] = np.where(df["digit"] == df["said"], "right", "mistake")
     x_range, y_range = frame or hidden_frame({0: snap})
-    return alt.Chart(df).mark_point(filled=True, size=28).encode(
+    # No ARIA label per point: Vega would write each point's fields (its picture's data URL too) into the
+    # page, 2,000 of them, megabytes of DOM to rebuild at every epoch, and read aloud they say nothing.
+    return alt.Chart(df).mark_point(filled=True, size=28, aria=False).encode(
         x=alt.X("x:Q", scale=alt.Scale(domain=x_range, nice=False),
                 axis=alt.Axis(title="first principal axis", labels=False, ticks=False)),
         y=alt.Y("y:Q", scale=alt.Scale(domain=y_range, nice=False),

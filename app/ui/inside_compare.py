@@ -73,8 +73,7 @@ def section(chosen: list) -> None:
                     f"test images wrong")
         if view == "weights":
             blank = None if ds is None else inside._blank_pixels(ds, ds.name)
-            urls = inside._unit_urls(str(run.path), epoch, id(snap), snap, blank)
-            inside._draw(col, inside_charts.weight_grid(snap, sort, UNITS_SHOWN, urls, columns=10),
+            inside._draw(col, inside_charts.weight_grid(snap, sort, UNITS_SHOWN, blank, columns=10),
                          f"compare_inside_weights_{side}", width="content")  # square cells, not stretched
         else:
             inside._draw(col, inside_charts.hidden_space(snap, inside.sample_urls(ds, snap["sample_ids"]),

@@ -160,8 +160,9 @@ def test_compare_puts_two_runs_inside_side_by_side_at_one_epoch(queue, trained):
 
     assert len(sides()) == 2 and all(f"epoch 3: {wrong[3]:,} of 2,000 test images wrong" in s for s in sides())
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
-    grids = [s for s in specs if isinstance(s.get("mark"), dict) and s["mark"]["type"] == "image"]
-    assert len(grids) == 2 and all(s["encoding"]["url"]["field"] == "image" for s in grids)
+    # each grid: one picture of the units under a clickable cell per unit
+    grids = [s for s in specs if s.get("layer") and s["layer"][0]["mark"]["type"] == "image"]
+    assert len(grids) == 2 and all(s["layer"][1]["mark"]["type"] == "rect" for s in grids)
 
     at.select_slider(key="compare_inside_epoch").set_value(1).run()
     assert not at.exception
@@ -205,9 +206,39 @@ def test_moving_the_slider_changes_only_the_charts_data(trained, mnist):
         "confusion": lambda s: inside_charts.confusion(s["confusion"].astype(np.int64)),
         "per_class": lambda s: charts.per_class(inside_charts.per_class(s["confusion"].astype(np.int64))),
         "hidden": lambda s: inside_charts.hidden_space(s, None, lim),
-        "units": lambda s: inside_charts.weight_grid(s, next(iter(inside_charts.SORTS)), 300, inside_charts.unit_urls(s)),
+        "units": lambda s: inside_charts.weight_grid(s, next(iter(inside_charts.SORTS)), 300),
     }.items():
         a, b = drawn(build(first), key), drawn(build(last), key)
         data_a, data_b = a.pop("datasets"), b.pop("datasets")
         assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True), key
         assert data_a != data_b, key
+
+
+def test_the_weight_grid_is_one_picture_whose_cells_are_the_units_in_the_grids_order(trained):
+    """The grid is drawn as one picture under a clickable cell per unit: the picture's cell at (row, col)
+    is that cell's unit, for every sort, and the click lands on the unit the tooltip names."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from ui import inside_charts
+
+    snap = snapshots.load(trained.path, 3)
+    blank = np.zeros((28, 28), bool)
+    blank[0] = True
+    pad = (inside_charts.CELL - 28) // 2
+    for sort in inside_charts.SORTS:
+        spec = inside_charts.weight_grid(snap, sort, 40, blank, columns=7).to_dict()
+        picture_layer, cells_layer = spec["layer"]
+        url = spec["datasets"][picture_layer["data"]["name"]][0]["image"]
+        sheet = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB"))
+        cells = spec["datasets"][cells_layer["data"]["name"]]
+        assert sheet.shape == (-(-len(cells) // 7) * inside_charts.CELL, 7 * inside_charts.CELL, 3)
+        assert picture_layer["mark"]["width"] == sheet.shape[1] and picture_layer["mark"]["height"] == sheet.shape[0]
+        expected = [int(u) for u in inside_charts.unit_table(snap, sort)["unit"][:40]]
+        assert [c["unit"] for c in cells] == expected, sort
+        for c in cells:
+            y, x = c["row"] * inside_charts.CELL + pad, c["col"] * inside_charts.CELL + pad
+            np.testing.assert_array_equal(sheet[y:y + 28, x:x + 28],
+                                          inside_charts.signed_rgb(snap["first_weights"][c["unit"]:c["unit"] + 1], blank)[0])

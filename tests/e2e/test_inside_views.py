@@ -145,15 +145,21 @@ def test_weight_pictures_hidden_space_and_histograms(page, server, runs):
     pg.goto(f"{server['url']}/details?run={run.run_id}")
     pg.get_by_text("What the first layer looks for, at epoch 3").wait_for(timeout=FIRST_LOAD)
 
-    # 100 unit pictures, strongest first: the first one is the unit with the largest weight norm.
-    units = pg.locator(".st-key-inside_units g.mark-image image")
+    # 100 unit pictures, strongest first: the first one is the unit with the largest weight norm. They are
+    # one picture; over each unit a cell takes the click.
+    units = pg.locator(".st-key-inside_units g.mark-rect path")
     expect(units).to_have_count(100, timeout=60_000)
     wait_for_app(pg)
     # a grid of 20 columns with even gaps, not stretched across the page (measured at one moment: pictures
     # loading above move the page)
-    first, right, below = units.evaluate_all(
-        "images => [0, 1, 20].map(i => { const r = images[i].getBoundingClientRect(); return [r.x, r.y]; })")
+    first, right, below, box = pg.locator(".st-key-inside_units").evaluate(
+        """el => { const at = e => { const r = e.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; };
+                   const cells = el.querySelectorAll("g.mark-rect path");
+                   return [...[0, 1, 20].map(i => at(cells[i])), at(el.querySelector("g.mark-image image"))]; }""")
     assert abs((right[0] - first[0]) - (below[1] - first[1])) < 2, (first, right, below)
+    # the picture lies exactly under the cells: its top left is the first cell's, 20 cells wide, 5 high
+    cell = right[0] - first[0]
+    assert np.allclose(box, [first[0], first[1], 20 * cell, 5 * cell], atol=1.5), (box, first, cell)
     units.first.click()
     strongest = int(np.argmax(snap["unit_norm"]))
     pg.get_by_text(f"Unit {strongest} over the epochs").wait_for(timeout=60_000)
@@ -239,7 +245,7 @@ def test_compare_puts_two_runs_inside_side_by_side(page, server, runs):
     # The first 100 units of the 100-unit run, all 32 of the other, side by side.
     grids = pg.locator("[data-testid='stVegaLiteChart']").filter(has=pg.locator("g.mark-image"))
     expect(grids).to_have_count(2, timeout=60_000)
-    counts = sorted(grids.nth(i).locator("g.mark-image image").count() for i in range(2))
+    counts = sorted(grids.nth(i).locator("g.mark-rect path").count() for i in range(2))
     assert counts == [32, 100]
     wait_for_app(pg)
     shot(pg, "compare-weights")

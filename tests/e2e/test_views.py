@@ -34,7 +34,7 @@ def test_details_of_a_trained_run(page, server):
     # accuracy, loss; confusion, per digit, weight pictures, hidden space, 3 histograms, dead units, gradients
     expect(pg.locator("[data-testid='stVegaLiteChart'] svg")).to_have_count(11, timeout=30_000)
     pg.get_by_text("Units that never activate").first.wait_for(timeout=10_000)
-    expect(pg.locator(".st-key-inside_units g.mark-image image")).to_have_count(300)
+    expect(pg.locator(".st-key-inside_units g.mark-rect path")).to_have_count(300)  # a cell per unit
 
     cm = snapshots.load(server["user"].get(run_id).path, 2)["confusion"].astype(int)
     off = cm - np.diag(np.diag(cm))
