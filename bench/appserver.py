@@ -28,12 +28,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(env: dict, log: Path, port: int | None = None, timeout: float = 60.0) -> tuple[subprocess.Popen, str]:
-    """``streamlit run app/main.py`` with ``env`` (plus the project on PYTHONPATH), its output appended
-    to ``log``; returns the process and its URL once /_stcore/health answers."""
+def start(env: dict, log: Path, port: int | None = None, timeout: float = 60.0,
+          script: Path = PROJECT / "app" / "main.py") -> tuple[subprocess.Popen, str]:
+    """``streamlit run app/main.py`` (or ``script``) with ``env`` (plus the project on PYTHONPATH), its
+    output appended to ``log``; returns the process and its URL once /_stcore/health answers."""
     port = port or free_port()
     with open(log, "a") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(PROJECT / "app" / "main.py"),
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script),
                                  "--server.port", str(port), "--server.headless", "true",
                                  "--browser.gatherUsageStats", "false"],
                                 env={**env, "PYTHONPATH": str(PROJECT)}, stdout=out, stderr=out, cwd=PROJECT)
