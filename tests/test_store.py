@@ -273,3 +273,94 @@ def test_a_run_json_with_nan_is_skipped_saying_what_is_wrong(store):
     warnings = []
     assert [r.run_id for r in store.list(warnings)] == [good]
     assert "NaN is not a JSON number" in warnings[0]
+
+
+def test_only_runs_left_active_by_a_dead_process_are_marked_and_each_says_how_far_it_got(store, caplog):
+    import datetime as dt
+    import logging
+
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True).stdout)
+    gone = {**store_mod.owner_token(), "pid": dead}
+
+    def left(status, epochs, seed):
+        run_id = store.create(RunConfig(seed=seed))
+        for e in range(1, epochs + 1):
+            store.append_epoch(run_id, {**ENTRY, "epoch": e})
+        store.update(run_id, status=status, owner=gone)
+        return run_id
+
+    one, none, finished, locked = left("running", 1, 1), left("queued", 0, 2), left("finished", 2, 3), left("running", 2, 4)
+    (store.get(locked).path / ".lock").unlink(missing_ok=True)
+    (store.get(locked).path / ".lock").symlink_to(store.user_dir / "elsewhere")  # update refuses: a warning
+    before = dt.datetime.now().astimezone() - dt.timedelta(seconds=5)
+    with caplog.at_level(logging.INFO, logger=store_mod.log.name):
+        assert sorted(store.mark_interrupted()) == sorted([one, none])
+    assert store.get(one).data["reason"] == "the process training it ended after 1 epoch"
+    assert store.get(none).data["reason"] == "the process training it ended after 0 epochs"
+    for run_id in (one, none):
+        run = store.get(run_id)
+        assert run.status == "interrupted" and dt.datetime.fromisoformat(run.data["ended"]) >= before
+    assert store.get(finished).status == "finished" and store.get(finished).data["ended"] is None
+    assert store.get(locked).status == "running"
+    infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert f"Run {one} was left running by a process that has ended; stored as interrupted with its 1 epoch." in infos
+    assert f"Run {none} was left queued by a process that has ended; stored as interrupted with its 0 epochs." in infos
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].startswith(f"Could not lock {store.get(locked).path}")
+    assert not (store.user_dir / "elsewhere").exists()
+
+
+def test_shipped_runs_left_running_are_never_touched(tmp_path, caplog):
+    import logging
+    import shutil
+
+    maker = RunStore(tmp_path / "made", None)
+    run_id = maker.create(RunConfig())
+    maker.update(run_id, status="running", owner={**store_mod.owner_token(), "pid": 2**22 + 7})
+    shutil.copytree(maker.user_dir / run_id, tmp_path / "reference" / run_id)
+    store = RunStore(tmp_path / "user", tmp_path / "reference")
+    with caplog.at_level(logging.INFO, logger=store_mod.log.name):
+        assert store.mark_interrupted() == []
+    assert store.get(run_id).status == "running" and store.get(run_id).reference
+    assert [r for r in caplog.records if r.levelno >= logging.INFO] == []  # not even tried
+
+
+def test_run_names_are_refused_with_the_sentence_that_says_why():
+    with pytest.raises(StoreError) as e:
+        store_mod.clean_name(3)
+    assert str(e.value) == "A run name must be text."
+    with pytest.raises(StoreError) as e:
+        store_mod.clean_name("a\tb")
+    assert str(e.value) == "A run name may not contain control characters such as newlines or tabs."
+    with pytest.raises(StoreError) as e:
+        store_mod.clean_name("x" * (store_mod.MAX_NAME + 1))
+    assert str(e.value) == f"A run name may have at most {store_mod.MAX_NAME} characters; this one has 101."
+    assert store_mod.clean_name("  " + "x" * store_mod.MAX_NAME + " ") == "x" * store_mod.MAX_NAME
+    assert store_mod.clean_name("   ") is None
+
+
+def test_asking_whether_a_trainer_lives_does_not_signal_it():
+    """owner_alive only asks the kernel (signal 0): a live trainer, here a child that any real signal
+    would end, keeps running; pid 1, which always lives, counts as alive when its start time matches."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        token = {"pid": child.pid, "host": store_mod.socket.gethostname(), "start": store_mod._process_start(child.pid)}
+        assert store_mod.owner_alive(token)
+        with pytest.raises(subprocess.TimeoutExpired):
+            child.wait(timeout=0.5)  # still running: it was not sent a hangup
+    finally:
+        child.kill()
+        child.wait()
+    init = {"pid": 1, "host": store_mod.socket.gethostname(), "start": store_mod._process_start(1)}
+    assert store_mod.owner_alive(init)
+
+
+def test_a_deleted_run_leaves_nothing_in_the_listing_cache(store):
+    """A class server deletes many runs: the cache of parsed run.json files must not keep them."""
+    run_id = store.create(RunConfig(), status="finished")
+    path = store.get(run_id).path / "run.json"
+    store.list()
+    assert path in store_mod._records
+    store.delete(run_id)
+    assert path not in store_mod._records
