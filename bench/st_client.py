@@ -39,6 +39,7 @@ class Session:
         self.texts: list[tuple[float, str]] = []  # (arrival time, markdown or alert text)
         self.auto: dict[str, list[float]] = {}  # fragment id -> [interval, when next due]
         self.finished: list[float] = []  # arrival times of script_finished (full runs and fragments)
+        self.completed = 0  # full runs that ran to their end (not cut short by a rerun, not fragments)
         self.ws = None
 
     async def __aenter__(self):
@@ -100,10 +101,11 @@ class Session:
         raise TimeoutError(f"no {fragment!r} within {timeout:.0f} s")
 
     async def rerun_and_wait(self, timeout: float) -> None:
-        """A full script run, returning once the server says it finished (TimeoutError after ``timeout``)."""
-        count, deadline = len(self.finished), time.perf_counter() + timeout
+        """A full script run, returning once the server says a full run ran to its end (one the page
+        started itself with st.rerun() counts once it ends); TimeoutError after ``timeout``."""
+        count, deadline = self.completed, time.perf_counter() + timeout
         await self.rerun()
-        while len(self.finished) == count:
+        while self.completed == count:
             if time.perf_counter() > deadline:
                 raise TimeoutError(f"the page did not finish within {timeout:.0f} s")
             await asyncio.sleep(0.02)
@@ -125,6 +127,8 @@ class Session:
                 self.auto[msg.auto_rerun.fragment_id] = [every, time.perf_counter() + every]
             elif kind == "script_finished":
                 self.finished.append(time.perf_counter())
+                if msg.script_finished == ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY:
+                    self.completed += 1
             elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
                 self._element(msg.delta.new_element)
 

@@ -199,6 +199,11 @@ def protocol_emitter():
     return emit
 
 
+# "0" skips the warm-up below: the worker is ready as soon as TensorFlow is imported, and its first
+# run pays the start-up instead. The tests set it, as most of them start a worker and train a tiny net.
+WARM_UP_ENV = "MNIST_WORKER_WARM_UP"
+
+
 def main() -> None:
     emit = protocol_emitter()
 
@@ -209,7 +214,8 @@ def main() -> None:
     logs.setup()  # its standard error is the server's: the core's messages join the server's log
 
     store = RunStore()
-    _warm_up(data, store)
+    if os.environ.get(WARM_UP_ENV, "1") != "0":
+        _warm_up(data, store)
     emit({"event": "ready", "pid": os.getpid()})
 
     stop = threading.Event()

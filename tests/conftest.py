@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Training workers skip their warm-up (a default-net epoch and the estimate's calibration, about 4 s
+# each start); test_worker.py turns it back on to test it.
+os.environ.setdefault("MNIST_WORKER_WARM_UP", "0")
 PROJECT = Path(__file__).resolve().parent.parent
 SHARED = PROJECT.parent / "shared" / "data"
 

@@ -30,7 +30,8 @@ def _train(worker, config, stop=None, on_event=None):
     return store.get(run_id), events
 
 
-def test_train_stop_and_tools(worker):
+def test_train_stop_and_tools(worker, monkeypatch):
+    monkeypatch.setenv("MNIST_WORKER_WARM_UP", "1")  # as a server's worker does (the other tests skip it)
     quick = RunConfig(train_examples=2100, epochs=2, learning_rate=0.1, hidden=(64,))
     run, events = _train(worker, quick)
     assert run.status == "finished" and len(run.history) == 2 and run.model_path

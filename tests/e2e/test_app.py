@@ -66,18 +66,18 @@ def test_train_elu_with_batch_norm_live(page, server):
 
 def test_refresh_mid_run_then_stop(page, server):
     pg = page
-    pg.goto(f"{server['url']}/?epochs=40&hidden=1000-1000")
+    pg.goto(f"{server['url']}/?epochs=100&train_examples=10000")  # under a second an epoch: a minute's run
     wait_for_app(pg)
     pg.get_by_role("button", name="Train", exact=True).click()
-    pg.get_by_text(re.compile(r"Epoch 2/40")).wait_for(timeout=60_000)
+    pg.get_by_text(re.compile(r"Epoch ([2-9]|\d\d+)/100")).wait_for(timeout=60_000)
     run_id = _run_id(pg)
     pg.reload()  # the run lives on the server, not in the page
-    pg.get_by_text(re.compile(r"Epoch \d+/40 · step")).wait_for(timeout=30_000)
+    pg.get_by_text(re.compile(r"Epoch \d+/100 · step")).wait_for(timeout=30_000)
     assert _run_id(pg) == run_id
     pg.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop", exact=True).click()
     pg.get_by_text(re.compile(r"Stopped after \d+ finished epochs?")).wait_for(timeout=30_000)
     run = server["user"].get(run_id)
-    assert run.status == "stopped" and 1 <= len(run.history) < 40
+    assert run.status == "stopped" and 1 <= len(run.history) < 100
 
 
 def test_compare_two_runs_by_time(page, server):

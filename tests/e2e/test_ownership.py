@@ -54,13 +54,14 @@ def _forge_delete(url: str, cookie: str, runs: str, done) -> tuple[list[str], di
                     f"the Delete controls never appeared: {session.ids} {session.texts[-5:]}"
                 await asyncio.sleep(0.2)
             label = next(k[1] for k in session.ids if k[0] == "checkbox" and k[1].startswith("Yes, delete"))
-            await session.toggle(label, True)
-            await asyncio.sleep(2)
+            wid = session.ids[("checkbox", label)]
+            session.widgets[wid] = WidgetState(id=wid, bool_value=True)
+            await session.rerun_and_wait(60)  # the page has seen the tick
+            ran = session.completed
             await session.click("Delete")
             deadline = asyncio.get_running_loop().time() + 30
-            while not done() and asyncio.get_running_loop().time() < deadline:
+            while not (done() and session.completed > ran) and asyncio.get_running_loop().time() < deadline:
                 await asyncio.sleep(0.2)
-            await asyncio.sleep(1)
             return [text for _, text in session.texts], dict(session.ids)
 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:  # Playwright's sync API owns this thread's loop
@@ -72,10 +73,8 @@ def _forge_state(url: str, cookie: str, runs: str, states: list[WidgetState]) ->
     async def go():
         async with Session(url, runs, page="compare", cookie=cookie) as session:
             session.widgets.update({w.id: w for w in states})
-            await session.rerun()
-            await asyncio.sleep(4)
-            await session.rerun()
-            await asyncio.sleep(4)
+            await session.rerun_and_wait(60)
+            await session.rerun_and_wait(60)  # a second run, in case the first only ticked the confirmation
             return [text for _, text in session.texts]
 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
