@@ -17,7 +17,7 @@ PAGES = ["", "compare", "details", "try", "pca", "study", "lessons", "lessons?le
 def _wait_for_query(pg, text: str) -> None:
     """Streamlit changes the address with the history API (no page load), so poll for it."""
     try:
-        pg.wait_for_function(f"() => location.search.includes({text!r})", timeout=5000)
+        pg.wait_for_function(f"() => location.search.includes({text!r})", timeout=20_000)
     except Exception:
         raise AssertionError(pg.evaluate("location.href"))
 
@@ -111,7 +111,8 @@ def test_presenter_view_renders_every_page_without_editing_controls(page, server
         wait_for_app(pg)
     except PlaywrightTimeout:
         pass
-    assert pg.evaluate("getComputedStyle(document.documentElement).fontSize") == "22px"
+    # The presenter's larger type (its style arrives with the page's first elements, not before them).
+    pg.wait_for_function("() => getComputedStyle(document.documentElement).fontSize === '22px'", timeout=30_000)
     expect(pg.locator("[data-testid='stException']")).to_have_count(0)
     for editing in ("Rename", "Delete", "Save"):
         expect(pg.get_by_role("button", name=editing)).to_have_count(0)
