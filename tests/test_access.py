@@ -120,3 +120,25 @@ def test_a_bad_owner_field_in_run_json_skips_the_run(store):
     path.write_text(json.dumps({**json.loads(path.read_text()), "owned_by": {"admin": True}}))
     warnings = []
     assert store.list(warnings) == [] and "owned_by" in warnings[0]
+
+
+def test_the_refusals_name_the_run_and_a_shipped_run_says_it_is_shipped(tmp_path, classroom):
+    """A student is told which run is not theirs; for a shipped run, that it ships with the project
+    (whoever asks), before any question of whose it is."""
+    shipped = RunStore(tmp_path / "reference", reference_dir=None)
+    ref_id = shipped.create(RunConfig(epochs=1), status="finished")
+    store = RunStore(tmp_path / "user", tmp_path / "reference")
+    alice, bob = _browser(), _browser()
+    run_id = store.create(RunConfig(epochs=1), owned_by=alice.owner, status="finished")
+    not_yours = (f"Run {run_id} belongs to another browser: only the browser that started it, or the teacher, "
+                 f"may change it.")
+    for action in (lambda: store.rename(run_id, "x", by=bob), lambda: store.set_tags(run_id, "x", by=bob),
+                   lambda: store.delete(run_id, by=bob)):
+        with pytest.raises(NotAllowed) as e:
+            action()
+        assert str(e.value) == not_yours
+    for action in (lambda: store.rename(ref_id, "x", by=bob), lambda: store.set_tags(ref_id, "x", by=bob)):
+        with pytest.raises(StoreError) as e:
+            action()
+        assert str(e.value) == (f"Run {ref_id} ships with the project and is read-only; train your own run "
+                                f"to change it.")

@@ -439,3 +439,113 @@ def test_the_answer_box_asks_in_the_unit_of_the_measure():
     assert lessons.format_number(q("overfit_gap", minus="b"), 0.5) == "0.5 points"  # a gap is already points
     assert lessons.from_typed(q("overfit_gap", minus="b"), 0.5) == 0.5
     assert q("best_accuracy").kind == "number" and lessons.Question("?", "best_accuracy", pick="max").kind == "choice"
+
+
+# --- closing what the second mutation pass found (2026-12-04) ----------------------------------------------
+def test_a_file_that_cannot_be_a_lesson_gets_its_whole_sentence(tmp_path):
+    (tmp_path / "Bad Name.toml").write_text(GOOD)
+    (tmp_path / "huge.toml").write_text("#" * (lessons.MAX_FILE_BYTES + 1))
+    (tmp_path / "binary.toml").write_bytes(b"\xff\xfe\x00")
+    (tmp_path / "link.toml").symlink_to(tmp_path / "huge.toml")
+    # exactly at the size limit is still a lesson
+    (tmp_path / "full.toml").write_text(GOOD + "#" * (lessons.MAX_FILE_BYTES - len(GOOD.encode())))
+    found, problems = lessons.load_all(tmp_path)
+    assert [lesson.id for lesson in found] == ["full"]
+    assert sorted(problems) == sorted([
+        "Lesson file Bad Name.toml: its name must be lower-case letters, digits and dashes (it becomes the "
+        "link's lesson=...), like network-size.toml.",
+        "Lesson file huge.toml: it is larger than 64,000 bytes.",
+        "Lesson file binary.toml: it is not UTF-8 text.",
+        "Lesson file link.toml: it is not a regular file.",
+    ])
+    missing = tmp_path / "missing"
+    assert lessons.load_all(missing) == ([], [f"The lessons folder {missing} cannot be read: No such file or directory."])
+
+
+def test_an_unexpected_error_reading_a_file_is_a_sentence_with_its_start(tmp_path, monkeypatch):
+    path = tmp_path / "odd.toml"
+    path.write_text(GOOD)
+
+    def fails(text):
+        raise ValueError("v" * 200)
+
+    monkeypatch.setattr(lessons.tomllib, "loads", fails)
+    with pytest.raises(lessons.LessonError) as e:
+        lessons.load(path)
+    assert str(e.value) == f"Lesson file odd.toml: it could not be read ({'v' * 120})."
+
+
+def test_the_sentences_for_a_runs_bad_setting_a_step_text_too_long_and_y_not_names(tmp_path):
+    from mnist_core.config import ConfigError
+
+    try:
+        RunConfig.from_dict({"epochs": 0})
+    except ConfigError as e:
+        why = str(e)
+    assert why.endswith(".")  # the lesson's sentence ends with its own full stop, not two
+    assert _problem(tmp_path, _file(runs=RUNS + "[runs.c]\nepochs = 0\n")) == \
+        f"run 'c': {why}"
+    long = _file().replace('text = "Prose."', f'text = "{"p" * 20_001}"')
+    assert _problem(tmp_path, long) == "step 1's text is longer than 20,000 characters."
+    assert _problem(tmp_path, _file(step="y = [1]")) == "step 1's y must be a list of names."
+
+
+def test_a_loaded_lesson_keeps_its_file_and_a_steps_free_settings(tmp_path):
+    path = tmp_path / "free.toml"
+    path.write_text(_file(show='show = ["b"]\ntrain = "a"\nfree = ["seed", "epochs"]'))
+    lesson = lessons.load(path)
+    assert lesson.path == path and lesson.steps[0].free == ("seed", "epochs")
+
+
+def test_without_a_folder_named_the_teachers_folder_or_the_installed_copy_is_read(tmp_path, monkeypatch):
+    (tmp_path / "mine.toml").write_text(GOOD)
+    monkeypatch.setenv(lessons.LESSONS_ENV, str(tmp_path))
+    assert [lesson.id for lesson in lessons.load_all()[0]] == ["mine"]
+    monkeypatch.delenv(lessons.LESSONS_ENV)
+    monkeypatch.setattr(lessons, "SOURCE_CHECKOUT", False)  # installed from the package
+    assert lessons.folder() == Path(lessons.__file__).resolve().parent / "lesson_files"
+
+
+def test_a_run_with_a_creation_time_is_newer_than_one_without(tmp_path):
+    store = RunStore(tmp_path / "runs", None)
+    dated = stored_run(store, RunConfig(epochs=2), [0.9, 0.93])
+    undated = stored_run(store, RunConfig(epochs=2), [0.9, 0.94])
+    undated = dataclasses.replace(undated, data={k: v for k, v in undated.data.items() if k != "created"})
+    assert lessons.find_run([undated, dated], RunConfig(epochs=2)) is dated
+    assert lessons.find_run([dated, undated], RunConfig(epochs=2)) is dated
+
+
+def test_your_run_stands_only_for_you(tmp_path, two):
+    store, a, b = two
+    lesson, step = _lesson(tmp_path, PICK, show='show = ["b"]\ntrain = "a"')
+    mine = stored_run(store, RunConfig(epochs=2), [0.5, 0.6])
+    found = lessons.step_runs(lesson, step, [a, b], yours=mine)
+    assert found[lessons.YOU] is mine and found["b"].run_id == b.run_id
+
+
+def test_unmeasurable_answers_still_carry_every_runs_value(tmp_path, two):
+    store, a, b = two
+    found = {"a": a, "b": b}
+    never = lessons.answer(*_lesson(tmp_path, PICK.replace("best_accuracy", "epochs_to_98")), found)
+    assert never.values == {"a": None, "b": None}
+    lesson, step = _lesson(tmp_path, 'ask = "?"\nmeasure = "epochs_to_97"\nof = "a"')
+    assert lessons.answer(lesson, step, found).values == {"a": None}
+    lesson, step = _lesson(tmp_path, 'ask = "?"\nmeasure = "final_accuracy"\nof = "b"\nminus = "a"')
+    assert lessons.answer(lesson, step, found).values == {"b": pytest.approx(0.97), "a": pytest.approx(0.95)}
+
+
+def test_the_reveal_skips_runs_nobody_trained_wherever_they_are_and_numbers_its_rows(tmp_path, two):
+    store, a, b = two
+    lesson, step = _lesson(tmp_path, PICK, show='show = ["a", "b"]\ntrain = "a"')
+    df, _, _ = lessons.reveal_frame(lesson, step, {lessons.YOU: None, "a": a, "b": b})
+    assert list(df["run"]) == ["a", "a", "b", "b"] and list(df.index) == [0, 1, 2, 3]
+    df, _, _ = lessons.reveal_frame(lesson, step, {lessons.YOU: a, "a": None, "b": None})
+    assert list(df["run"]) == [lessons.YOU, lessons.YOU]  # your run, cut to the trained setting's 2 epochs
+    empty, y, _ = lessons.reveal_frame(lesson, step, {lessons.YOU: None, "a": None, "b": None})
+    assert len(empty) == 0 and y in empty.columns
+    two_kinds = _file(show='show = ["a", "b"]\ny = ["train_loss", "test_loss"]')
+    path = tmp_path / "kinds.toml"
+    path.write_text(two_kinds)
+    kinds = lessons.load(path)
+    df, _, _ = lessons.reveal_frame(kinds, kinds.steps[0], {"a": a, "b": b})
+    assert list(df.index) == list(range(8))  # 2 runs x 2 epochs x 2 curves, numbered once

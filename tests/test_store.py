@@ -364,3 +364,287 @@ def test_a_deleted_run_leaves_nothing_in_the_listing_cache(store):
     assert path in store_mod._records
     store.delete(run_id)
     assert path not in store_mod._records
+
+
+# --- closing what the second mutation pass found (2026-12-04) ----------------------------------------------
+def test_the_record_names_the_tensorflow_and_keras_it_was_trained_with(monkeypatch):
+    import types
+
+    monkeypatch.setitem(sys.modules, "tensorflow", types.SimpleNamespace(__version__="9.8.7"))
+    monkeypatch.setitem(sys.modules, "keras", types.SimpleNamespace(__version__="6.5.4"))
+    env = store_mod.environment()
+    assert (env["tensorflow"], env["keras"]) == ("9.8.7", "6.5.4")
+
+
+def test_a_run_deleted_behind_the_stores_back_leaves_the_listing_cache(store):
+    import shutil
+
+    keep, gone = store.create(RunConfig()), store.create(RunConfig(seed=1))
+    store.list()
+    path = store.get(gone).path / "run.json"
+    assert path in store_mod._records
+    shutil.rmtree(path.parent)  # a teacher cleaning the folder by hand
+    assert [r.run_id for r in store.list()] == [keep]
+    assert path not in store_mod._records and store.get(keep).path / "run.json" in store_mod._records
+
+
+def test_each_skipped_folder_says_exactly_why_and_files_and_hidden_folders_are_not_runs(store, tmp_path, caplog):
+    import logging
+
+    store.create(RunConfig())
+    user = store.user_dir
+    (user / "notes.txt").write_text("a teacher's notes")
+    (user / ".trash").mkdir()
+    (user / ".calibration.json").write_text("{}")
+    (user / "my-runs").mkdir()
+    empty = user / "20260101-000000-empty-abcdef"
+    empty.mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    link = user / "20260101-000000-link-abcdef"
+    link.symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    warnings = []
+    with caplog.at_level(logging.WARNING, logger=store_mod.log.name):
+        assert len(store.list(warnings)) == 1
+    assert sorted(warnings) == sorted([
+        f"Skipped {user / 'my-runs'}: its folder name is not a run id.",
+        f"Skipped {empty}: it has no run.json.",
+        f"Skipped {link}: it is a symbolic link, which the store never follows.",
+    ])
+    assert sorted(r.getMessage() for r in caplog.records) == sorted(warnings)
+
+
+def test_a_long_reason_is_cut_to_its_start(store, monkeypatch):
+    from mnist_core.record import RecordError
+
+    run_id = store.create(RunConfig())
+    monkeypatch.setattr(store_mod, "_records", {})
+
+    def shape(path):
+        raise RecordError("s" * 300)
+
+    monkeypatch.setattr(store_mod, "read_record", shape)
+    warnings = []
+    store.list(warnings)
+    folder = store.user_dir / run_id
+    assert warnings == [f"Skipped {folder}: its run.json does not have the expected shape ({'s' * 160})."]
+
+    def unreadable(path):
+        raise ValueError("v" * 300)
+
+    monkeypatch.setattr(store_mod, "read_record", unreadable)
+    warnings = []
+    store.list(warnings)
+    assert warnings == [f"Skipped {folder}: its run.json is unreadable ({'v' * 120})."]
+    sentence = f"Run {run_id} has an unreadable run.json ({'v' * 120})."
+    for action in (lambda: store.get(run_id), lambda: store.update(run_id, status="finished")):
+        with pytest.raises(StoreError) as e:
+            action()
+        assert str(e.value) == sentence
+    with pytest.raises(StoreError) as e:
+        store.get("x" * 500)
+    assert str(e.value) == f"{'x' * 80!r} is not a run id."
+
+
+def test_listing_follows_the_creation_time_not_the_run_id_and_a_run_without_one_is_oldest(store):
+    ids = sorted(store.create(RunConfig(seed=s)) for s in range(3))
+    for run_id, day in zip(ids, (3, 2, 1)):  # the largest id the oldest
+        store.update(run_id, created=f"2026-01-0{day}T00:00:00+00:00")
+    assert [r.run_id for r in store.list()] == ids
+    store.update(ids[0], change=lambda d: d.pop("created"))
+    assert [r.run_id for r in store.list()] == [ids[1], ids[2], ids[0]]
+
+
+def test_the_final_accuracy_is_the_best_epochs_under_early_stopping_else_the_last(store):
+    run_id = store.create(RunConfig())
+    for epoch, acc in enumerate((0.90, 0.97, 0.95), 1):
+        store.append_epoch(run_id, {**ENTRY, "epoch": epoch, "test_accuracy": acc, "train_seconds": 0.6 * epoch})
+    finals = {best: store.update(run_id, best_epoch=best)["final_test_accuracy"] for best in (1, 2, 3, None, 9)}
+    assert finals == {1: 0.90, 2: 0.97, 3: 0.95, None: 0.95, 9: 0.95}
+    data = store.update(run_id)
+    assert data["seconds_per_epoch"] == pytest.approx(0.6)
+
+
+def test_every_write_stamps_the_time_it_was_made(store):
+    import datetime as dt
+
+    run_id = store.create(RunConfig())
+    data = store.update(run_id, updated="2000-01-01T00:00:00+00:00")
+    written = dt.datetime.fromisoformat(data["updated"])
+    assert abs((dt.datetime.now(dt.timezone.utc) - written).total_seconds()) < 60
+    assert store.get(run_id).data["updated"] == data["updated"]
+
+
+def test_a_record_without_a_history_is_updated_as_no_epochs(store):
+    run_id = store.create(RunConfig())
+    data = store.update(run_id, change=lambda d: d.pop("history"))
+    assert data["milestones"] == {"97": None, "98": None}
+    assert (data["best_test_accuracy"], data["final_test_accuracy"], data["seconds_per_epoch"]) == (None, None, None)
+
+
+def test_a_new_record_holds_every_field_the_pages_read(store):
+    config = RunConfig(hidden=[64])
+    data = store.get(store.create(config, group="notebook-abc")).data
+    assert data["group"] == "notebook-abc" and data["settings_hash"] == config.settings_hash()
+    assert data["param_count"] == config.param_count() == 784 * 64 + 64 + 64 * 10 + 10
+    assert data["created"] and data["updated"]
+    for key in ("reason", "started", "ended", "pca", "setup_seconds", "compile_seconds"):
+        assert key in data and data[key] is None
+    with pytest.raises(StoreError) as e:
+        store.create(config, owned_by="bob")
+    assert str(e.value) == "A run's owner must be an owner id (access.owner_id), not a token or a name."
+
+
+def test_a_run_id_holds_its_label_cut_to_64_characters(tmp_path):
+    store = RunStore(tmp_path / "a" / "b" / "user", None)  # folders made as needed
+    config = RunConfig(hidden=[4096] * 4, activation="elu", batch_norm=True, optimizer="nesterov", dropout=0.2,
+                       l2=1e-4, schedule="cosine", learning_rate=0.003, batch_size=128, train_examples=1000)
+    run_id = store.create(config)
+    slug = run_id[len("20260101-000000-"):-len("-abcdef")]
+    assert len(slug) == 64 and "4096-4096-4096-4096-elu-bn-nesterov" in slug
+
+
+def test_a_run_that_cannot_be_written_leaves_no_half_made_folder(store, monkeypatch):
+    store.user_dir.mkdir(parents=True)
+
+    def no_space(path, data):
+        raise StoreError("Could not write it (No space left on device): check that the disk has space.")
+
+    monkeypatch.setattr(store_mod, "write_json_atomic", no_space)
+    with pytest.raises(StoreError, match="No space left"):
+        store.create(RunConfig())
+    assert list(store.user_dir.iterdir()) == []
+    monkeypatch.undo()
+
+    def refused(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store_mod.os, "rename", refused)
+    with pytest.raises(StoreError) as e:
+        store.create(RunConfig())
+    assert "(No space left on device): check that the disk has space and" in str(e.value)
+    assert list(store.user_dir.iterdir()) == []
+
+
+def test_tags_skip_empty_ones_and_say_exactly_what_is_wrong():
+    assert store_mod.clean_tags("a,, ,b") == ["a", "b"]
+    with pytest.raises(StoreError) as e:
+        store_mod.clean_tags(["t" * 41])
+    assert str(e.value) == f"A tag may have at most 40 characters; {'t' * 20!r}... has 41."
+    with pytest.raises(StoreError) as e:
+        store_mod.clean_tags(["a\tb"])
+    assert str(e.value) == "A tag may not contain control characters such as newlines or tabs."
+
+
+def test_a_run_json_up_to_32_mb_is_read_and_a_larger_one_is_refused(store):
+    run_id = store.create(RunConfig())
+    path = store.user_dir / run_id / "run.json"
+    text = path.read_bytes()
+    path.write_bytes(text + b" " * (store_mod.MAX_RECORD_BYTES - len(text)))
+    assert store_mod.read_record(path)["run_id"] == run_id
+    path.write_bytes(text + b" " * (store_mod.MAX_RECORD_BYTES + 1 - len(text)))
+    with pytest.raises(ValueError) as e:
+        store_mod.read_record(path)
+    assert str(e.value) == "run.json is larger than 32 MB"
+
+
+def test_a_run_json_is_written_readable_private_to_its_owner_and_never_through_a_link(tmp_path):
+    import threading
+
+    path = tmp_path / "run.json"
+    store_mod.write_json_atomic(path, {"a": 1, "b": [2]})
+    assert path.read_text().splitlines()[:2] == ["{", ' "a": 1,'] and path.stat().st_mode & 0o777 == 0o644 & ~_umask()
+    # a link planted where the temporary file will be is not written through
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep me")
+    (tmp_path / f".run.json.{os.getpid()}.{threading.get_ident()}.tmp").symlink_to(outside)
+    with pytest.raises(StoreError):
+        store_mod.write_json_atomic(path, {"a": 2})
+    assert outside.read_text() == "keep me" and json.loads(path.read_text())["a"] == 1
+    with pytest.raises(StoreError) as e:
+        store_mod.write_json_atomic(path, {"a": float("nan")})
+    assert str(e.value).startswith(f"Could not write {path} (Out of range float values are not JSON compliant")
+    missing = tmp_path / "gone" / "run.json"
+    with pytest.raises(StoreError) as e:
+        store_mod.write_json_atomic(missing, {})
+    assert str(e.value) == (f"Could not write {missing} (No such file or directory): check that the disk has "
+                            f"space and the folder is writable.")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_the_folders_come_from_the_environment_or_the_defaults(tmp_path, monkeypatch):
+    monkeypatch.setenv(store_mod.RUNS_ENV, str(tmp_path / "mine"))
+    monkeypatch.delenv(store_mod.REFERENCE_ENV, raising=False)
+    default = RunStore()
+    assert default.user_dir == (tmp_path / "mine").resolve()
+    assert default.reference_dir == store_mod.DEFAULT_REFERENCE_DIR.resolve()
+    monkeypatch.setenv(store_mod.REFERENCE_ENV, str(tmp_path / "shipped"))
+    assert RunStore().reference_dir == (tmp_path / "shipped").resolve()
+    monkeypatch.setenv(store_mod.REFERENCE_ENV, "")  # none
+    assert RunStore().reference_dir is None
+    monkeypatch.delenv(store_mod.RUNS_ENV)
+    assert RunStore().user_dir == store_mod.DEFAULT_USER_DIR.resolve()
+
+
+def test_a_run_json_that_is_a_dangling_link_is_unreadable_not_missing(store, tmp_path):
+    store.create(RunConfig())
+    bad = store.user_dir / "20260101-000000-dangling-abcdef"
+    bad.mkdir()
+    (bad / "run.json").symlink_to(tmp_path / "nowhere.json")
+    warnings = []
+    store.list(warnings)
+    assert len(warnings) == 1 and warnings[0].startswith(f"Skipped {bad}: its run.json is unreadable (")
+
+
+def test_a_trainers_start_time_is_read_even_when_its_name_has_brackets_and_spaces():
+    """/proc/<pid>/stat holds the process name in brackets, and a name may itself hold ') ': the start
+    time is the 20th field after the last bracket."""
+    child = subprocess.Popen([sys.executable, "-c", "open('/proc/self/comm', 'w').write('x) y z'); "
+                              "import time; print(flush=True); time.sleep(30)"], stdout=subprocess.PIPE)
+    try:
+        child.stdout.readline()  # its name is set
+        assert open(f"/proc/{child.pid}/comm").read().strip() == "x) y z"
+        start = store_mod._process_start(child.pid)
+        ticks = os.sysconf("SC_CLK_TCK")
+        uptime = float(open("/proc/uptime").read().split()[0])
+        assert start is not None and 0 <= uptime - int(start) / ticks < 30
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_library_without_a_version_is_recorded_as_unknown(monkeypatch):
+    import types
+
+    monkeypatch.setitem(sys.modules, "tensorflow", types.SimpleNamespace())
+    assert store_mod.environment()["tensorflow"] is None
+
+
+def test_a_run_id_already_taken_is_drawn_again_ten_times_at_most(store, monkeypatch):
+    import datetime as dt
+
+    class Frozen(dt.datetime):  # every run made in the same second
+        @classmethod
+        def now(cls, tz=None):
+            return dt.datetime(2026, 1, 1, tzinfo=tz)
+
+    drawn = []
+
+    def token(n):
+        drawn.append(n)
+        return "aaaaaa" if len(drawn) < 3 or len(drawn) > 3 else "bbbbbb"
+
+    monkeypatch.setattr(store_mod.dt, "datetime", Frozen)
+    monkeypatch.setattr(store_mod.secrets, "token_hex", token)
+    first, second = store.create(RunConfig()), store.create(RunConfig())
+    assert (first[-6:], second[-6:]) == ("aaaaaa", "bbbbbb") and len(drawn) == 3
+    drawn.clear()
+    drawn.append(None)  # from now on every draw is the taken one
+    with pytest.raises(StoreError) as e:
+        store.create(RunConfig())
+    assert str(e.value) == "Could not find a free run id; try again." and len(drawn) == 1 + 10
+    assert sorted(p.name for p in store.user_dir.iterdir()) == sorted([first, second])
