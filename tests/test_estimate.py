@@ -1,3 +1,5 @@
+import dataclasses
+import json
 import socket
 import statistics
 
@@ -250,3 +252,25 @@ def test_the_believable_calibration_file_has_bounds(tmp_path):
     assert estimate.load_calibration(tmp_path) is not None
     (tmp_path / estimate.CALIBRATION_FILE).write_text(text.ljust(10_001))
     assert estimate.load_calibration(tmp_path) is None
+
+
+def test_a_calibrated_estimate_counts_batch_norm_the_inputs_and_compilation_and_says_where_it_comes_from(tmp_path):
+    cal = estimate.Calibration(1e-10, "now", socket.gethostname(), 2e-3)
+    config = RunConfig(batch_norm=True, epochs=3)
+    steps = config.train_examples // config.batch_size
+    per_epoch = steps * (2e-3 + 1e-10 * estimate.step_work(config)) * estimate.BN_FACTOR
+    guess = estimate.estimate(config, calibration=cal)
+    assert guess.seconds_per_epoch == pytest.approx(per_epoch)
+    assert guess.total_seconds == pytest.approx(estimate.COMPILE_SECONDS + 3 * per_epoch)
+    assert guess.basis == "this machine's speed measured when the trainer started"
+    assert estimate.estimate(config, calibration=dataclasses.replace(cal, step_seconds=None)).basis == guess.basis
+    # a PCA-by-variance run knows its input size only once PCA has chosen it
+    by_variance = RunConfig(pca_variance=0.9)
+    assert estimate.estimate(by_variance, input_size=50, calibration=cal).seconds_per_epoch < \
+        estimate.estimate(by_variance, calibration=cal).seconds_per_epoch
+    assert estimate.estimate(RunConfig()).basis == "no runs on this machine yet: a guess from the development machine"
+    # the fixed price of a step is under a second, or the file is not believed
+    for step, believed in ((0.999, True), (1.0, False)):
+        (tmp_path / estimate.CALIBRATION_FILE).write_text(json.dumps(
+            {"speed": 2e-10, "measured": "x", "host": socket.gethostname(), "step_seconds": step}))
+        assert (estimate.load_calibration(tmp_path) is not None) == believed, step
