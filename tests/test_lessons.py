@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mnist_core import lessons, measures
-from mnist_core.config import RunConfig
+from mnist_core.config import ConfigError, RunConfig
 from mnist_core.store import PROJECT_DIR, RunStore
 from tests.helpers import stored_run
 
@@ -112,18 +112,6 @@ def test_malformed_lesson_is_one_sentence_naming_the_file(tmp_path, case):
     assert [lesson.id for lesson in found] == ["good"]  # the other lesson still works
     assert len(problems) == 1 and problems[0].startswith("Lesson file broken.toml: ")
     assert expected in problems[0] and problems[0].endswith(".") and "\n" not in problems[0].strip()
-
-
-def test_hostile_files_are_reported(tmp_path):
-    (tmp_path / "Bad Name.toml").write_text(GOOD)
-    (tmp_path / "huge.toml").write_text("#" * (lessons.MAX_FILE_BYTES + 1))
-    (tmp_path / "binary.toml").write_bytes(b"\xff\xfe\x00")
-    (tmp_path / "link.toml").symlink_to(tmp_path / "huge.toml")
-    found, problems = lessons.load_all(tmp_path)
-    assert found == [] and len(problems) == 4
-    assert any("lower-case" in p for p in problems) and any("larger than" in p for p in problems)
-    assert any("not UTF-8" in p for p in problems) and any("not a regular file" in p for p in problems)
-    assert lessons.load_all(tmp_path / "missing")[1][0].startswith("The lessons folder")
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -294,6 +282,13 @@ SENTENCES["free unknown field"] = (SENTENCES["free unknown field"][0],
 SENTENCES["y unknown"] = (SENTENCES["y unknown"][0],
                           "step 1's y must be one or more of " + ", ".join(lessons.Y_METRICS) + ".")
 SENTENCES["y empty"] = (SENTENCES["y empty"][0], SENTENCES["y unknown"][1])
+SENTENCES["step text too long"] = (_file().replace('text = "Prose."', f'text = "{"p" * 20_001}"'),
+                                   "step 1's text is longer than 20,000 characters.")
+SENTENCES["y not names"] = (_file(step="y = [1]"), "step 1's y must be a list of names.")
+# a run's bad setting: the settings' own sentence, with its full stop once
+with pytest.raises(ConfigError) as _bad:
+    RunConfig.from_dict({"epochs": 0})
+SENTENCES["run's bad setting"] = (_file(runs=RUNS + "[runs.c]\nepochs = 0\n"), f"run 'c': {_bad.value}")
 
 
 @pytest.mark.parametrize("case", SENTENCES)
@@ -475,21 +470,6 @@ def test_an_unexpected_error_reading_a_file_is_a_sentence_with_its_start(tmp_pat
     assert str(e.value) == f"Lesson file odd.toml: it could not be read ({'v' * 120})."
 
 
-def test_the_sentences_for_a_runs_bad_setting_a_step_text_too_long_and_y_not_names(tmp_path):
-    from mnist_core.config import ConfigError
-
-    try:
-        RunConfig.from_dict({"epochs": 0})
-    except ConfigError as e:
-        why = str(e)
-    assert why.endswith(".")  # the lesson's sentence ends with its own full stop, not two
-    assert _problem(tmp_path, _file(runs=RUNS + "[runs.c]\nepochs = 0\n")) == \
-        f"run 'c': {why}"
-    long = _file().replace('text = "Prose."', f'text = "{"p" * 20_001}"')
-    assert _problem(tmp_path, long) == "step 1's text is longer than 20,000 characters."
-    assert _problem(tmp_path, _file(step="y = [1]")) == "step 1's y must be a list of names."
-
-
 def test_a_loaded_lesson_keeps_its_file_and_a_steps_free_settings(tmp_path):
     path = tmp_path / "free.toml"
     path.write_text(_file(show='show = ["b"]\ntrain = "a"\nfree = ["seed", "epochs"]'))
@@ -543,9 +523,6 @@ def test_the_reveal_skips_runs_nobody_trained_wherever_they_are_and_numbers_its_
     assert list(df["run"]) == [lessons.YOU, lessons.YOU]  # your run, cut to the trained setting's 2 epochs
     empty, y, _ = lessons.reveal_frame(lesson, step, {lessons.YOU: None, "a": None, "b": None})
     assert len(empty) == 0 and y in empty.columns
-    two_kinds = _file(show='show = ["a", "b"]\ny = ["train_loss", "test_loss"]')
-    path = tmp_path / "kinds.toml"
-    path.write_text(two_kinds)
-    kinds = lessons.load(path)
-    df, _, _ = lessons.reveal_frame(kinds, kinds.steps[0], {"a": a, "b": b})
+    kinds, kinds_step = _lesson(tmp_path, PICK, show='show = ["a", "b"]\ny = ["train_loss", "test_loss"]')
+    df, _, _ = lessons.reveal_frame(kinds, kinds_step, {"a": a, "b": b})
     assert list(df.index) == list(range(8))  # 2 runs x 2 epochs x 2 curves, numbered once

@@ -112,11 +112,13 @@ def mirror_check(modules: list[str], codes: tuple) -> None:
 
     def killed(key: str, tests: list[str]) -> bool:
         try:
-            return subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", *config().pytest_add_cli_args,
+            code = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", *config().pytest_add_cli_args,
                                    *tests], cwd=PROJECT / "mutants", env={**env, "MUTANT_UNDER_TEST": key},
-                                  capture_output=True, timeout=600).returncode in (1, -1)
-            # 1: a test failed; -1: the tests' own process was hung up by the mutant (owner_alive sending
-            # SIGHUP instead of asking with signal 0): a crash anyone would notice.
+                                  capture_output=True, timeout=600).returncode
+            # 1: a test failed; below 0: a signal ended the tests' process (a crash, or a mutant of
+            # owner_alive hanging up its own process instead of asking with signal 0), caught as mutmut
+            # counts a segfault.
+            return code == 1 or code < 0
         except subprocess.TimeoutExpired:
             return False
 
