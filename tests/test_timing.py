@@ -1,5 +1,5 @@
 """The timing file the Study's time claims read: which settings share a time, and which files are believed.
-(Measuring one trains networks: tests/test_study.py does it on a small subset.)"""
+Measuring one trains each setting on a small subset, back to back in one process."""
 
 import json
 
@@ -39,3 +39,17 @@ def test_a_timing_file_that_is_not_a_table_of_positive_seconds_is_not_believed(t
 
 def test_no_folder_or_no_file_means_no_timing(tmp_path):
     assert timing.read(None) is None and timing.read(tmp_path) is None
+
+
+def test_measuring_times_every_setting_in_one_process_and_its_file_is_read_back(tmp_path, small_mnist):
+    cells = [RunConfig(train_examples=2100), RunConfig(train_examples=2100, batch_norm=True)]
+    said = []
+    measured = timing.measure(cells, epochs=2, rounds=2, dataset=small_mnist, log=said.append)
+    assert set(measured["seconds_per_epoch"]) == {timing.key(c) for c in cells}
+    # Each setting's time is its fastest epoch over both rounds, as the log lines report them.
+    for c in cells:
+        per_round = [float(line.split(": ")[1].split()[0]) for line in said if line.endswith("s per epoch")
+                     and f" {c.label}: " in line]
+        assert len(per_round) == 2 and measured["seconds_per_epoch"][timing.key(c)] == pytest.approx(min(per_round), abs=1e-3)
+    (tmp_path / timing.FILE).write_text(json.dumps(measured))
+    assert timing.read(tmp_path)["seconds_per_epoch"] == measured["seconds_per_epoch"]

@@ -135,7 +135,9 @@ def test_progress_streams_within_an_epoch_and_stop_keeps_finished_epochs(small_m
     steps = [p["step"] for p in in_epoch1]
     assert steps == sorted(steps) and steps[-1] == in_epoch1[0]["steps"]
     assert all(p["eta_seconds"] >= 0 and p["examples_per_second"] > 0 for p in progress)
-    assert latency < 1.0 and latency < epoch1, (latency, epoch1)
+    # Stop is honoured within the epoch, not at its end: well under an epoch's time, as a ratio (one
+    # second was the bound until a busy machine took 1.13 s against a 4.9 s epoch).
+    assert latency < epoch1 / 2, (latency, epoch1)
 
 
 @pytest.mark.slow
