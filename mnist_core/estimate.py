@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Sequence
 
 from .config import RunConfig
-from .store import Run, now_iso, write_json_atomic
+from .runfile import write_json_atomic
+from .store import Run, now_iso
 
 STEP_OVERHEAD = 1_000_000  # multiply-adds' worth of fixed cost per step
 WEIGHT_UPDATE = 28  # multiply-adds' worth of work per weight per step (the optimizer's update)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from .config import ConfigError, RunConfig
 from .data import DataError
-from .store import MODEL_FILE, Run, RunStore, StoreError, environment, now_iso, owner_token
+from .owner import owner_token
+from .store import MODEL_FILE, Run, RunStore, StoreError, environment, now_iso
 
 log = logging.getLogger(__name__)
 

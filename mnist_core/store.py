@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import logging
 import os
 import platform
@@ -35,7 +34,9 @@ from typing import Any, Callable, Iterator
 
 from . import access, curves, record
 from .config import ConfigError, RunConfig
-from .record import STATUSES, RecordError
+from .owner import owner_alive, owner_token
+from .record import RecordError
+from .runfile import _NOFOLLOW, StoreError, read_record, write_json_atomic
 
 try:
     import fcntl
@@ -66,14 +67,6 @@ MAX_TAG = 40
 MAX_TAGS = 20
 RUN_FILE = "run.json"
 MODEL_FILE = "model.keras"
-MAX_RECORD_BYTES = 32 * 2**20  # a run.json of 500 epochs with layer health is well under 1 MB
-# Files in a run folder are opened without following symbolic links: a link planted in a folder must
-# not make the store read or write anything outside it.
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-
-
-class StoreError(RuntimeError):
-    """A run cannot be found, changed or written. The message is one sentence."""
 
 
 def now_iso() -> str:
@@ -88,35 +81,6 @@ def environment() -> dict[str, Any]:
         if mod in sys.modules:
             env[mod] = getattr(sys.modules[mod], "__version__", None)
     return env
-
-
-# --- ownership: which process is training a run -------------------------------------------------
-def _process_start(pid: int) -> str | None:
-    """Start time of a process (Linux), so a recycled pid is not mistaken for the trainer."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def owner_token() -> dict:
-    return {"pid": os.getpid(), "host": socket.gethostname(), "start": _process_start(os.getpid())}
-
-
-def owner_alive(owner: dict | None) -> bool:
-    if not owner or owner.get("host") != socket.gethostname():
-        return False
-    pid = owner.get("pid")
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    start = _process_start(pid)
-    return start is None or start == owner.get("start")
 
 
 # --- checking what users type --------------------------------------------------------------------
@@ -189,40 +153,6 @@ class Run:
     def model_path(self) -> Path | None:
         p = self.path / MODEL_FILE
         return p if p.is_file() else None
-
-
-def _not_json(constant: str):
-    raise ValueError(f"{constant} is not a JSON number")
-
-
-def read_record(path: Path) -> dict:
-    """Parse and check one run.json (record.SCHEMA): at most MAX_RECORD_BYTES, never through a link.
-    Raises OSError, ValueError (RecordError when its shape is wrong) or UnicodeDecodeError."""
-    fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
-    with os.fdopen(fd, "rb") as f:
-        raw = f.read(MAX_RECORD_BYTES + 1)
-    if len(raw) > MAX_RECORD_BYTES:
-        raise ValueError(f"run.json is larger than {MAX_RECORD_BYTES // 2**20} MB")
-    data = json.loads(raw.decode("utf-8"), parse_constant=_not_json)
-    record.check(data)
-    return data
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    """Write to a temporary file beside ``path``, flush it to disk, then rename it over ``path``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW, 0o644)
-        with open(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, allow_nan=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except (OSError, ValueError) as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise StoreError(f"Could not write {path} ({e.strerror if isinstance(e, OSError) else e}): "
-                         f"check that the disk has space and the folder is writable.") from None
 
 
 # Checked records, shared by every RunStore of this process (every session of the app reads through

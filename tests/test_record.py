@@ -133,7 +133,7 @@ def test_nan_and_oversized_files_are_not_read(tmp_path, good, monkeypatch):
     (folder / "run.json").write_text(json.dumps(good).replace('"best_test_accuracy": 0.981', '"best_test_accuracy": NaN'))
     with pytest.raises(StoreError, match="NaN"):
         store.get(folder.name)
-    monkeypatch.setattr("mnist_core.store.MAX_RECORD_BYTES", 1000)
+    monkeypatch.setattr("mnist_core.runfile.MAX_RECORD_BYTES", 1000)
     (folder / "run.json").write_text(json.dumps(good))
     with pytest.raises(StoreError, match="larger than"):
         store.get(folder.name)

@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from mnist_core import owner
 from mnist_core import store as store_mod
 from mnist_core.config import RunConfig
 from mnist_core.store import RunStore, StoreError
@@ -41,7 +42,7 @@ def test_a_failed_write_leaves_the_previous_run_json_intact(store, monkeypatch):
     def exploding_dump(obj, f, **kw):
         f.write('{"half": ')  # a crash in the middle of writing
         raise OSError(28, "No space left on device")
-    monkeypatch.setattr(store_mod.json, "dump", exploding_dump)
+    monkeypatch.setattr(json, "dump", exploding_dump)
     with pytest.raises(StoreError, match="No space left on device.*check that the disk has space"):
         store.append_epoch(run_id, {**ENTRY, "epoch": 2})
     monkeypatch.undo()
@@ -160,7 +161,7 @@ def test_runs_of_a_dead_process_become_interrupted_keeping_their_epochs(store):
     orphan = store.create(RunConfig())
     store.append_epoch(orphan, ENTRY)
     store.append_epoch(orphan, {**ENTRY, "epoch": 2})
-    store.update(orphan, status="running", owner={**store_mod.owner_token(), "pid": int(dead)})
+    store.update(orphan, status="running", owner={**owner.owner_token(), "pid": int(dead)})
     mine = store.create(RunConfig(seed=2))
     store.update(mine, status="running")  # owned by this live process
     assert store.mark_interrupted() == [orphan]
@@ -249,7 +250,7 @@ def test_a_run_left_running_by_a_dead_process_can_be_deleted(store):
     dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                               text=True).stdout)
     run_id = store.create(RunConfig())
-    store.update(run_id, status="running", owner={**store_mod.owner_token(), "pid": dead})
+    store.update(run_id, status="running", owner={**owner.owner_token(), "pid": dead})
     store.delete(run_id)
     assert store.list() == []
     with pytest.raises(StoreError, match="There is no run"):
@@ -281,7 +282,7 @@ def test_only_runs_left_active_by_a_dead_process_are_marked_and_each_says_how_fa
 
     dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                               capture_output=True, text=True).stdout)
-    gone = {**store_mod.owner_token(), "pid": dead}
+    gone = {**owner.owner_token(), "pid": dead}
 
     def left(status, epochs, seed):
         run_id = store.create(RunConfig(seed=seed))
@@ -317,7 +318,7 @@ def test_shipped_runs_left_running_are_never_touched(tmp_path, caplog):
 
     maker = RunStore(tmp_path / "made", None)
     run_id = maker.create(RunConfig())
-    maker.update(run_id, status="running", owner={**store_mod.owner_token(), "pid": 2**22 + 7})
+    maker.update(run_id, status="running", owner={**owner.owner_token(), "pid": 2**22 + 7})
     shutil.copytree(maker.user_dir / run_id, tmp_path / "reference" / run_id)
     store = RunStore(tmp_path / "user", tmp_path / "reference")
     with caplog.at_level(logging.INFO, logger=store_mod.log.name):
@@ -338,22 +339,6 @@ def test_run_names_are_refused_with_the_sentence_that_says_why():
     assert str(e.value) == f"A run name may have at most {store_mod.MAX_NAME} characters; this one has 101."
     assert store_mod.clean_name("  " + "x" * store_mod.MAX_NAME + " ") == "x" * store_mod.MAX_NAME
     assert store_mod.clean_name("   ") is None
-
-
-def test_asking_whether_a_trainer_lives_does_not_signal_it():
-    """owner_alive only asks the kernel (signal 0): a live trainer, here a child that any real signal
-    would end, keeps running; pid 1, which always lives, counts as alive when its start time matches."""
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        token = {"pid": child.pid, "host": store_mod.socket.gethostname(), "start": store_mod._process_start(child.pid)}
-        assert store_mod.owner_alive(token)
-        with pytest.raises(subprocess.TimeoutExpired):
-            child.wait(timeout=0.5)  # still running: it was not sent a hangup
-    finally:
-        child.kill()
-        child.wait()
-    init = {"pid": 1, "host": store_mod.socket.gethostname(), "start": store_mod._process_start(1)}
-    assert store_mod.owner_alive(init)
 
 
 def test_a_deleted_run_leaves_nothing_in_the_listing_cache(store):
@@ -518,7 +503,7 @@ def test_a_run_that_cannot_be_written_leaves_no_half_made_folder(store, monkeypa
     def refused(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(store_mod.os, "rename", refused)
+    monkeypatch.setattr(os, "rename", refused)
     with pytest.raises(StoreError) as e:
         store.create(RunConfig())
     assert "(No space left on device): check that the disk has space and" in str(e.value)
@@ -533,47 +518,6 @@ def test_tags_skip_empty_ones_and_say_exactly_what_is_wrong():
     with pytest.raises(StoreError) as e:
         store_mod.clean_tags(["a\tb"])
     assert str(e.value) == "A tag may not contain control characters such as newlines or tabs."
-
-
-def test_a_run_json_up_to_32_mb_is_read_and_a_larger_one_is_refused(store):
-    run_id = store.create(RunConfig())
-    path = store.user_dir / run_id / "run.json"
-    text = path.read_bytes()
-    path.write_bytes(text + b" " * (store_mod.MAX_RECORD_BYTES - len(text)))
-    assert store_mod.read_record(path)["run_id"] == run_id
-    path.write_bytes(text + b" " * (store_mod.MAX_RECORD_BYTES + 1 - len(text)))
-    with pytest.raises(ValueError) as e:
-        store_mod.read_record(path)
-    assert str(e.value) == "run.json is larger than 32 MB"
-
-
-def test_a_run_json_is_written_readable_private_to_its_owner_and_never_through_a_link(tmp_path):
-    import threading
-
-    path = tmp_path / "run.json"
-    store_mod.write_json_atomic(path, {"a": 1, "b": [2]})
-    assert path.read_text().splitlines()[:2] == ["{", ' "a": 1,'] and path.stat().st_mode & 0o777 == 0o644 & ~_umask()
-    # a link planted where the temporary file will be is not written through
-    outside = tmp_path / "outside.txt"
-    outside.write_text("keep me")
-    (tmp_path / f".run.json.{os.getpid()}.{threading.get_ident()}.tmp").symlink_to(outside)
-    with pytest.raises(StoreError):
-        store_mod.write_json_atomic(path, {"a": 2})
-    assert outside.read_text() == "keep me" and json.loads(path.read_text())["a"] == 1
-    with pytest.raises(StoreError) as e:
-        store_mod.write_json_atomic(path, {"a": float("nan")})
-    assert str(e.value).startswith(f"Could not write {path} (Out of range float values are not JSON compliant")
-    missing = tmp_path / "gone" / "run.json"
-    with pytest.raises(StoreError) as e:
-        store_mod.write_json_atomic(missing, {})
-    assert str(e.value) == (f"Could not write {missing} (No such file or directory): check that the disk has "
-                            f"space and the folder is writable.")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def test_the_folders_come_from_the_environment_or_the_defaults(tmp_path, monkeypatch):
@@ -598,23 +542,6 @@ def test_a_run_json_that_is_a_dangling_link_is_unreadable_not_missing(store, tmp
     warnings = []
     store.list(warnings)
     assert len(warnings) == 1 and warnings[0].startswith(f"Skipped {bad}: its run.json is unreadable (")
-
-
-def test_a_trainers_start_time_is_read_even_when_its_name_has_brackets_and_spaces():
-    """/proc/<pid>/stat holds the process name in brackets, and a name may itself hold ') ': the start
-    time is the 20th field after the last bracket."""
-    child = subprocess.Popen([sys.executable, "-c", "open('/proc/self/comm', 'w').write('x) y z'); "
-                              "import time; print(flush=True); time.sleep(30)"], stdout=subprocess.PIPE)
-    try:
-        child.stdout.readline()  # its name is set
-        assert open(f"/proc/{child.pid}/comm").read().strip() == "x) y z"
-        start = store_mod._process_start(child.pid)
-        ticks = os.sysconf("SC_CLK_TCK")
-        uptime = float(open("/proc/uptime").read().split()[0])
-        assert start is not None and 0 <= uptime - int(start) / ticks < 30
-    finally:
-        child.kill()
-        child.wait()
 
 
 def test_a_run_id_already_taken_is_drawn_again_ten_times_at_most(store, monkeypatch):

@@ -7,8 +7,7 @@ import sys
 import threading
 import time
 
-import pytest
-
+from mnist_core import owner
 from mnist_core import store as store_mod
 from mnist_core.config import RunConfig
 from mnist_core.store import RunStore
@@ -77,24 +76,11 @@ def test_a_trainer_process_and_the_app_writing_at_once_lose_nothing(tmp_path):
     assert run.data["tags"] == tags[-3:]
 
 
-def test_owner_alive_tells_a_recycled_pid_from_the_trainer(tmp_path):
-    me = store_mod.owner_token()
-    assert store_mod.owner_alive(me)
-    # The same pid, but a process that started at another time: the trainer died and its pid was reused.
-    assert not store_mod.owner_alive({**me, "start": str(int(me["start"]) + 1)})
-    assert not store_mod.owner_alive({**me, "host": "another-machine"})
-    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                              text=True).stdout)
-    assert not store_mod.owner_alive({**me, "pid": dead})
-    for bad in (None, {}, {**me, "pid": "12"}, {**me, "pid": 0}, {**me, "pid": -1}):
-        assert not store_mod.owner_alive(bad)
-
-
 def test_a_run_whose_trainer_pid_was_reused_is_marked_interrupted(tmp_path):
     store = RunStore(tmp_path)
     run_id = store.create(RunConfig())
     store.append_epoch(run_id, ENTRY)
-    me = store_mod.owner_token()
+    me = owner.owner_token()
     store.update(run_id, status="running", owner={**me, "start": str(int(me["start"]) + 1)})
     assert store.mark_interrupted() == [run_id]
     run = store.get(run_id)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from mnist_core import access, curves
-from mnist_core.store import ACTIVE, StoreError, owner_alive
+from mnist_core.owner import owner_alive
+from mnist_core.store import ACTIVE, StoreError
 
 from . import fmt, identity, services
 

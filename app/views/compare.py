@@ -3,7 +3,8 @@
 import streamlit as st
 
 from mnist_core import access, compare
-from mnist_core.store import STATUSES, StoreError
+from mnist_core.record import STATUSES
+from mnist_core.store import StoreError
 from ui import charts, fmt, identity, inside_compare, present, services
 
 st.title("Compare runs")

@@ -36,6 +36,8 @@ MODULES = {
     "compare": ["mnist_core.compare.*"],
     "study": ["mnist_core.study.*"],
     "store": ["mnist_core.store.*"],
+    "runfile": ["mnist_core.runfile.*"],  # split from store on 2026-12-04: reading and writing run.json
+    "owner": ["mnist_core.owner.*"],  # split from store on 2026-12-04: which process trains a run
     "estimate": ["mnist_core.estimate.*"],
     "data": [f"mnist_core.data.{f}__mutmut_*" for f in (
         "x__candidates", "x__idx_path", "x__has_idx", "x__resolve_explicit", "x_find_source", "x__read_idx",
@@ -52,7 +54,9 @@ MODULES = {
 }
 # A module's own tests, where they are more than tests/test_<module>.py and test_<module>_fields.py: the
 # store's ownership checks and its locking across processes have files of their own.
-OWN_TESTS = {"store": ["test_store", "test_store_concurrency", "test_access"], "study": ["test_study", "test_study_verdicts"]}
+OWN_TESTS = {"store": ["test_store", "test_store_concurrency", "test_access"],
+             "runfile": ["test_runfile", "test_store", "test_record"], "owner": ["test_owner", "test_store"],
+             "study": ["test_study", "test_study_verdicts"]}
 CAUGHT = {"killed", "timeout", "caught by type check", "segfault"}
 
 
