@@ -16,9 +16,10 @@ import sys
 import threading
 import time
 
-from . import curves, logs
-from .config import FIELD_BY_NAME, FIELDS, ConfigError, Field, RunConfig, _bounds, _coerce, _format, _parse
+from . import curves, fields, logs
+from .config import FIELD_BY_NAME, FIELDS, ConfigError, RunConfig
 from .data import DISPLAY_NAMES, DataError
+from .fields import Field
 from .store import RunStore, StoreError, now_iso
 
 
@@ -30,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
 def _field_type(f):
     def parse(text: str):
         try:
-            return _coerce(f, _parse(f, text))
+            return fields.coerce(f, fields.parse(f, text))
         except ConfigError as e:
             raise argparse.ArgumentTypeError(str(e)) from None
     parse.__name__ = f.kind  # argparse names the type in its message
@@ -42,11 +43,11 @@ ALIASES = {"learning_rate": ["--lr"]}
 
 def flag_help(f: Field) -> str:
     """A flag's help, from the field table: its text, its bounds (when it has some) and its default."""
-    default = ("on" if f.default else "off") if f.kind == "bool" else _format(f, f.default)
+    default = ("on" if f.default else "off") if f.kind == "bool" else fields.format_value(f, f.default)
     if f.kind == "layers":
-        extra = f"Units per layer: {_bounds(f)}; default: {default}."
+        extra = f"Units per layer: {fields.bounds(f)}; default: {default}."
     elif f.lo is not None and f.hi is not None:
-        extra = f"Range: {_bounds(f)}; default: {default}."
+        extra = f"Range: {fields.bounds(f)}; default: {default}."
     else:
         extra = f"Default: {default}."
     return f"{f.help} {extra}".replace("%", "%%")  # argparse formats help with %
@@ -98,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "for 20 epochs, judged on a 5,000-image validation split; tuned: each optimizer at "
                         "the rate its tuning runs chose (run tuning first)")
     w.add_argument("--epochs", type=_field_type(FIELD_BY_NAME["epochs"]), default=None, metavar="INT",
-                   help=f"epochs per run, {_bounds(FIELD_BY_NAME['epochs'])} (default: the preset's, "
+                   help=f"epochs per run, {fields.bounds(FIELD_BY_NAME['epochs'])} (default: the preset's, "
                         f"20 for tuning, 60 for the others)")
     w.add_argument("--seeds", type=int, default=1, choices=range(1, 11), metavar="N",
                    help="train every setting with seeds 42, 43, ... as one seed group per setting (1-10, "

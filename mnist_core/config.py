@@ -2,8 +2,9 @@
 
 Every setting a run has is declared once, in ``FIELDS``: its type, default, bounds and help text.
 The Streamlit controls, the CLI flags, the shareable URL, the stored ``run.json`` and the
-TensorBoard hparams are all generated from this table, so a bound checked here cannot be
-bypassed by any of them (TensorFlow Playground checked limits in UI handlers; a URL skipped them).
+TensorBoard hparams are all generated from this table, so a bound checked here cannot be bypassed by
+any of them (TensorFlow Playground checked limits in UI handlers; a URL skipped them). What an entry
+means, and how one value is checked: ``fields``.
 
 The defaults are the study notebook's: an MLP 784-300-100-10 with ReLU, no batch norm, no PCA,
 plain SGD with learning rate 0.01 and mini-batches of 70.
@@ -14,9 +15,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 from dataclasses import dataclass
 from typing import Any, Mapping
+
+from .fields import MAX_QUERY_VALUE, ConfigError, Field, coerce, format_value, parse
 
 ACTIVATIONS = ("relu", "elu", "leaky_relu", "selu", "tanh", "sigmoid", "gelu")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
@@ -26,27 +28,6 @@ DATASETS = ("mnist", "fashion_mnist")
 INPUT_SIZE = 784
 NUM_CLASSES = 10
 MAX_TRAIN_EXAMPLES = 60000
-
-
-class ConfigError(ValueError):
-    """A setting is out of its bounds or of the wrong type. The message is one sentence."""
-
-
-@dataclass(frozen=True)
-class Field:
-    name: str
-    kind: str  # "int", "float", "bool", "choice" or "layers"
-    default: Any
-    help: str
-    label: str
-    lo: float | None = None
-    hi: float | None = None
-    choices: tuple[str, ...] = ()
-    log_scale: bool = False
-    zero_means_off: bool = False  # 0 is allowed besides [lo, hi] and switches the feature off
-    lo_open: bool = False  # lo itself is excluded, as in lr in (0, 10]
-    hi_open: bool = False  # hi itself is excluded, as in a variance share in (0, 1)
-    since: int = 1  # 2: added after the reference runs; left out of the config hash while at its default
 
 
 FIELDS: tuple[Field, ...] = (
@@ -154,7 +135,7 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         for f in FIELDS:
-            object.__setattr__(self, f.name, _coerce(f, getattr(self, f.name)))
+            object.__setattr__(self, f.name, coerce(f, getattr(self, f.name)))
         if self.pca and self.pca_variance:
             raise ConfigError("Choose PCA by component count or by variance kept, not both: "
                               "set pca or pca_variance to 0.")
@@ -293,7 +274,7 @@ class RunConfig:
     def to_query(self) -> dict[str, str]:
         """Only settings that differ from the defaults, so a shared link stays short."""
         default = RunConfig()
-        return {f.name: _format(f, getattr(self, f.name)) for f in FIELDS
+        return {f.name: format_value(f, getattr(self, f.name)) for f in FIELDS
                 if getattr(self, f.name) != getattr(default, f.name)}
 
     @classmethod
@@ -312,7 +293,7 @@ class RunConfig:
             if isinstance(raw, (list, tuple)) and f.kind != "layers":
                 raw = raw[-1] if raw else ""
             try:
-                values[f.name] = _coerce(f, _parse(f, raw))
+                values[f.name] = coerce(f, parse(f, raw))
             except ConfigError as e:
                 warnings.append(f"Ignored the link's {f.name}: {e}")
         try:
@@ -320,111 +301,6 @@ class RunConfig:
         except ConfigError as e:  # a combination that is invalid (e.g. both PCA modes)
             warnings.append(f"Ignored the link's settings: {e}")
             return cls(), warnings
-
-
-# --- validation helpers ------------------------------------------------------------------------
-MAX_QUERY_VALUE = 200  # characters: a longer value in a link is rejected before parsing
-
-
-def _parse(f: Field, raw: Any) -> Any:
-    """Text (from a URL or a CLI flag) to a Python value of the field's kind."""
-    if not isinstance(raw, str):
-        return raw
-    if len(raw) > MAX_QUERY_VALUE:
-        raise ConfigError(f"the value is {len(raw)} characters long, more than {MAX_QUERY_VALUE}.")
-    text = raw.strip()
-    if f.kind == "bool":
-        low = text.lower()
-        if low in ("1", "true", "yes", "on"):
-            return True
-        if low in ("0", "false", "no", "off", ""):
-            return False
-        raise ConfigError(f"{text!r} is not true or false.")
-    if f.kind == "layers":
-        parts = [p for p in text.replace(",", "-").split("-")]
-        try:
-            return tuple(int(p) for p in parts)
-        except ValueError:
-            raise ConfigError(f"{text!r} is not hidden sizes like 300-100.") from None
-    if f.kind == "int":
-        try:
-            return int(text)
-        except ValueError:
-            raise ConfigError(f"{text!r} is not a whole number.") from None
-    if f.kind == "float":
-        try:
-            return float(text)
-        except ValueError:
-            raise ConfigError(f"{text!r} is not a number.") from None
-    return text
-
-
-def _format(f: Field, value: Any) -> str:
-    if f.kind == "layers":
-        return "-".join(map(str, value))
-    if f.kind == "bool":
-        return "1" if value else "0"
-    if f.kind == "float":
-        return f"{value:g}"
-    return str(value)
-
-
-def _number(f: Field, x: float) -> str:
-    """A bound as people write it: 2147483647 for a whole-number field (not 2.14748e+09), 1e-05 or 10
-    for a float one."""
-    return str(int(x)) if f.kind in ("int", "layers") else f"{x:g}"
-
-
-def _bounds(f: Field) -> str:
-    left, right = "(" if f.lo_open else "[", ")" if f.hi_open else "]"
-    text = f"{left}{_number(f, f.lo)}, {_number(f, f.hi)}{right}"
-    return f"0 (off) or {text}" if f.zero_means_off else text
-
-
-def _coerce(f: Field, value: Any) -> Any:
-    """Check type and bounds of one field's value; return it in canonical form."""
-    name = f.name
-    if f.kind == "choice":
-        if not isinstance(value, str) or value not in f.choices:
-            raise ConfigError(f"{name} must be one of {', '.join(f.choices)}, not {value!r}.")
-        return value
-    if f.kind == "bool":
-        if not isinstance(value, bool):
-            raise ConfigError(f"{name} must be true or false, not {value!r}.")
-        return value
-    if f.kind == "layers":
-        if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-            raise ConfigError(f"{name} must be a list of 1 to 4 layer sizes, not {value!r}.")
-        sizes = tuple(value)
-        if not 1 <= len(sizes) <= 4:
-            raise ConfigError(f"{name} must have 1 to 4 layers, not {len(sizes)}.")
-        for s in sizes:
-            if isinstance(s, bool) or not isinstance(s, int) or not f.lo <= s <= f.hi:
-                raise ConfigError(f"Each hidden layer must have {_number(f, f.lo)} to {_number(f, f.hi)} "
-                                  f"units, not {s!r}.")
-        return sizes
-    if f.kind == "int":
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{name} must be a whole number, not {value!r}.")
-        if f.zero_means_off and value == 0:
-            return 0
-        if not f.lo <= value <= f.hi:
-            raise ConfigError(f"{name} must be in {_bounds(f)}, not {value}.")
-        return value
-    if f.kind == "float":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ConfigError(f"{name} must be a finite number, not {value!r}.")
-        value = float(value)
-        if f.zero_means_off and value == 0:
-            return 0.0
-        too_low = value <= f.lo if f.lo_open else value < f.lo
-        too_high = value >= f.hi if f.hi_open else value > f.hi
-        if too_low or too_high:
-            raise ConfigError(f"{name} must be in {_bounds(f)}, not {value:g}.")
-        return value
-    raise AssertionError(f"unknown field kind {f.kind}")
 
 
 def field_names(raw: Any, param: str) -> tuple[tuple[str, ...], list[str]]:

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from mnist_core.cli import _config_from_args, build_parser
-from mnist_core.config import FIELDS, RunConfig, _bounds
+from mnist_core.config import FIELDS, RunConfig
+from mnist_core.fields import bounds
 from mnist_core.store import RunStore
 from tests.helpers import fake_arrays
 
@@ -120,7 +121,7 @@ def test_train_help_shows_every_bound_of_the_field_table(env):
     bounded = [f for f in FIELDS if f.lo is not None and f.hi is not None]
     assert len(bounded) >= 6
     for f in bounded:
-        assert f"--{f.name.replace('_', '-')}" in out and _bounds(f) in out, f.name
+        assert f"--{f.name.replace('_', '-')}" in out and bounds(f) in out, f.name
     assert "[0, 2147483647]" in out and "e+09" not in out
 
 

@@ -32,6 +32,7 @@ MUTMUT = [sys.executable, "-m", "mutmut"]
 # validating MNIST); PCA and loading through Keras are learning code, tested with real data elsewhere.
 MODULES = {
     "config": ["mnist_core.config.*"],
+    "fields": ["mnist_core.fields.*"],  # split from config on 2026-12-04: one setting's value checked
     "curves": ["mnist_core.curves.*"],
     "compare": ["mnist_core.compare.*"],
     "study": ["mnist_core.study.*"],
@@ -56,7 +57,7 @@ MODULES = {
 # store's ownership checks and its locking across processes have files of their own.
 OWN_TESTS = {"store": ["test_store", "test_store_concurrency", "test_access"],
              "runfile": ["test_runfile", "test_store", "test_record"], "owner": ["test_owner", "test_store"],
-             "study": ["test_study", "test_study_verdicts"]}
+             "fields": ["test_config", "test_config_fields"], "study": ["test_study", "test_study_verdicts"]}
 CAUGHT = {"killed", "timeout", "caught by type check", "segfault"}
 
 
