@@ -174,3 +174,29 @@ def test_seeds_levelling_off_either_side_of_epoch_30_leave_it_too_uncertain(tmp_
     found = {f.key: f for f in study.evaluate(store.list())}["bn_elu"]
     assert found.verdict_text == "too uncertain with 5 seeds"
     assert found.ours.startswith("levels off (within 0.2 points of its best) after 30.0 ± 4.7 (5) epochs, ")
+
+
+@pytest.mark.parametrize("ratio, claimed, expected", [
+    (1.6, (1.6, 2.5), ("agrees", "")),  # the claimed range includes its edges
+    (2.5, (1.6, 2.5), ("agrees", "")),
+    (1.55, (1.6, 2.5), ("undecided", "within the timing noise (5%)")),
+    (2.6, (1.6, 2.5), ("undecided", "within the timing noise (5%)")),
+    (2.7, (1.6, 2.5), ("differs", "")),
+    (1.04, (), ("undecided", "no difference in time beyond the timing noise (5%)")),  # "faster": by more than 5%
+    (0.951, (), ("undecided", "no difference in time beyond the timing noise (5%)")),
+    (0.95, (), ("differs", "")),  # 5% slower is slower
+    (1.05, (), ("agrees", "")),
+])
+def test_a_time_ratio_against_the_claimed_range(ratio, claimed, expected):
+    assert study._time_verdict(ratio, *claimed) == expected
+
+
+@pytest.mark.parametrize("key, finals, text", [
+    ("elu_worst", {"ELU": 0.97, "ReLU": 0.98, "ReLU + BN": 0.98, "ELU + BN": 0.98},
+     "ELU: 97.00% (1 seed); ReLU − ELU (one seed); ReLU + BN − ELU (one seed); ELU + BN − ELU (one seed)"),
+    ("optimizers", {"nesterov": 0.98, "adagrad": 0.97, "rmsprop": 0.97, "adam": 0.97, "sgd": 0.97, "momentum": 0.97},
+     "nesterov: 98.00% (1 seed); nesterov − adagrad (one seed); nesterov − rmsprop (one seed); nesterov − adam (one seed)"),
+])
+def test_one_seed_of_each_says_so_instead_of_a_difference(tmp_path, key, finals, text):
+    f = verdict(tmp_path, key, finals, seeds=1, jitter=(0.0,))
+    assert f.ours == text and f.verdict_text == "needs at least 2 seeds per setting"
