@@ -166,3 +166,17 @@ def test_the_readme_table_has_a_row_per_finding(store):
     assert len(lines) == 2 + len(found)
     f = found[0]
     assert lines[2] == f"| {f.title} | {f.notebook} | {f.ours} | {f.verdict_text} |"
+
+
+def test_the_readme_shows_the_table_the_shipped_runs_give(tmp_path):
+    """The README's claim table is the Study page's on the shipped reference runs, row for row: a changed
+    title, claim number, measurement or verdict (or a README left behind after new runs) shows here."""
+    from mnist_core import timing
+    from mnist_core.store import DEFAULT_REFERENCE_DIR, PROJECT_DIR
+
+    shipped = RunStore(tmp_path / "none", DEFAULT_REFERENCE_DIR)
+    table = study.markdown_table(study.evaluate(shipped.list(), timing.read(DEFAULT_REFERENCE_DIR)))
+    readme = (PROJECT_DIR / "README.md").read_text()
+    assert table.splitlines()[0] in readme
+    start = readme.index(table.splitlines()[0])
+    assert readme[start:start + len(table) + 1] == table + "\n"
