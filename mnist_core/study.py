@@ -272,7 +272,7 @@ def findings(runs: Sequence[Run] = ()) -> list[Finding]:
                 "images (the test set plays no part in the choice): Wilson et al. 2017 found adaptive "
                 "methods generalise worse even when tuned.", "Nesterov",
                 tuned, _nesterov_first,
-                "Rates: " + ", ".join(f"{o} {c['rate']:g}" for o, c in chosen.items()) if chosen else "",
+                "Rates: " + ", ".join(f"{o} {c['rate']:g}" for o, c in chosen.items()) + "." if chosen else "",
                 missing_hint="python -m mnist_core sweep --preset tuning, then sweep --preset tuned --seeds 5",
                 # the runs that chose the rate are not evidence for it: only the longer runs made after
                 min_epochs=tuning.TUNING_EPOCHS + 1),

@@ -122,7 +122,7 @@ def test_the_tuned_row_uses_each_optimizers_chosen_rate(store, tmp_path):
         _ship(shipped, tuning.tuned(o, tuning.GRIDS[o][2], epochs=21), 0.98 if o != "adam" else 0.985, 0.7)
     tuned = study.evaluate(store.list())[-1]
     assert not tuned.missing and tuned.verdict == "differs"  # tuned Adam beats Nesterov here
-    assert "adam 0.001" in tuned.explain
+    assert tuned.explain == "Rates: " + ", ".join(f"{o} {tuning.GRIDS[o][2]:g}" for o in OPTIMIZERS) + "."
 
 
 def test_time_claims_come_from_one_timing_file_measured_back_to_back(store, tmp_path):
@@ -180,3 +180,18 @@ def test_the_readme_shows_the_table_the_shipped_runs_give(tmp_path):
     assert table.splitlines()[0] in readme
     start = readme.index(table.splitlines()[0])
     assert readme[start:start + len(table) + 1] == table + "\n"
+
+
+def test_each_finding_says_its_claim_and_why_ours_differs_in_sentences(store):
+    """The Study page shows each finding's claim under its title and the explanation beside its verdict;
+    a missing finding names the command that makes its runs."""
+    from mnist_core import sweep
+
+    for f in study.evaluate(store.list()):
+        for text in filter(None, (f.claim, f.explain)):
+            assert (text[0].isupper() or text[0].isdigit()) and text.endswith(".") and text != text.upper(), text
+        for command in filter(None, f.missing_hint.split(", then ")):
+            words = command.removeprefix("python -m mnist_core ").split()
+            assert words[0] == "sweep" and words[words.index("--preset") + 1] in sweep.PRESETS, command
+    tuned = study.evaluate(store.list())[-1]
+    assert tuned.missing_hint.startswith("python -m mnist_core sweep --preset tuning, then sweep ")
