@@ -239,7 +239,7 @@ def findings(runs: Sequence[Run] = ()) -> list[Finding]:
                 "±0.5 points); the notebook never timed the PCA fit, which eats the gain on small models.",
                 "95% kept, fit not timed", {"raw": BASE, "PCA-154": BASE.replace(pca=154)}, _pca,
                 "Our PCA fit uses scikit-learn's covariance eigensolver, which is fast for 784 pixels; "
-                "the notebook's timing of the fit was missing, so only ours has this number."),
+                "the notebook's timing of the fit was missing, so only ours has this number. " + HW),
         Finding("pca_small", "PCA with a smaller net pays off",
                 "The same ratio of compression, PCA-154 with 300-100 against raw pixels with 1568-500, saves "
                 "most of the time for almost the same accuracy (ours: within ±0.5 points).", "large saving",

@@ -141,9 +141,21 @@ def test_time_claims_come_from_one_timing_file_measured_back_to_back(store, tmp_
                                                             "environment": {"machine": "x86_64", "cpu_count": 2}}))
     found = {f.key: f for f in study.evaluate(store.list(), timing.read(tmp_path / "ref"))}
     assert found["bn_cost"].ours == "×2.00 with ReLU; ×2.00 with ELU" and found["bn_cost"].agrees
-    assert found["bn_cost"].times_from.startswith("measured back to back on x86_64 with 2 CPUs, 2026-11-28")
+    assert found["bn_cost"].times_from == "measured back to back on x86_64 with 2 CPUs, 2026-11-28 (python -m mnist_core.timing)"
     assert found["smaller_net"].times_from.startswith("each group's fastest epoch")  # 500-150 not in the file
     assert {f.key: f for f in study.evaluate(store.list())}["bn_cost"].times_from.startswith("each group's")
+    # a timing file that does not say where it was measured
+    unknown = {f.key: f for f in study.evaluate(store.list(), {"seconds_per_epoch": table, "environment": {}, "created": ""})}
+    assert unknown["bn_cost"].times_from == "measured back to back on ? with ? CPUs,  (python -m mnist_core.timing)"
+
+
+def test_a_seed_trained_twice_counts_once_with_its_newer_run(store):
+    older, newer = (stored_run(store, B.replace(activation="elu", seed=42), [0.9, 0.91, acc]) for acc in (0.92, 0.95))
+    store.update(older.run_id, created="2026-12-01T10:00:00+00:00")
+    store.update(newer.run_id, created="2026-12-02T10:00:00+00:00")
+    for first, second in ((older, newer), (newer, older)):  # whichever the listing gives first
+        runs = sorted(store.list(), key=lambda r: r.run_id != first.run_id)
+        assert [r.run_id for r in study.pick_group(runs, B.replace(activation="elu"))] == [newer.run_id]
 
 
 def test_the_page_says_which_machines_the_runs_were_made_on(store):
@@ -188,8 +200,12 @@ def test_each_finding_says_its_claim_and_why_ours_differs_in_sentences(store):
     from mnist_core import sweep
 
     for f in study.evaluate(store.list()):
+        assert isinstance(f.explain, str) and isinstance(f.claim, str) and f.claim, f.key
         for text in filter(None, (f.claim, f.explain)):
             assert (text[0].isupper() or text[0].isdigit()) and text.endswith(".") and text != text.upper(), text
+        # every finding that compares seconds says they depend on the machine
+        if any(" s " in c.text or c.text.endswith(" s") or "time" in c.text for c in f.checks):
+            assert f.explain.endswith(study.HW), f.key
         for command in filter(None, f.missing_hint.split(", then ")):
             words = command.removeprefix("python -m mnist_core ").split()
             assert words[0] == "sweep" and words[words.index("--preset") + 1] in sweep.PRESETS, command

@@ -105,9 +105,9 @@ def test_pca_with_a_smaller_net_that_saves_no_time(tmp_path):
 
 
 def test_one_seed_of_each_gives_the_difference_without_an_interval(tmp_path):
-    f = verdict(tmp_path, "smaller_net", {"300-100": 0.978, "500-150": 0.98}, spe={"300-100": 0.6, "500-150": 1.0},
+    f = verdict(tmp_path, "smaller_net", {"300-100": 0.93, "500-150": 0.98}, spe={"300-100": 0.6, "500-150": 1.0},
                 seeds=1, jitter=(0.0,))
-    assert f.ours == "300-100: 40% faster per epoch (0.60 s against 1.00 s); accuracy given up +0.20 points"
+    assert f.ours == "300-100: 40% faster per epoch (0.60 s against 1.00 s); accuracy given up +5.00 points"
     assert f.verdict_text == "needs at least 2 seeds per setting"
 
 
