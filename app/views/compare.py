@@ -57,7 +57,9 @@ picked = st.dataframe(
         "params": st.column_config.NumberColumn("Params", format="localized"),
         "created": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
     })
-chosen_ids = view.iloc[picked.selection.rows]["run_id"].tolist()
+# A selection is row numbers of the table as it was drawn: after a delete the table is shorter, so rows
+# past its end are dropped, not looked up.
+chosen_ids = view.iloc[[i for i in picked.selection.rows if 0 <= i < len(view)]]["run_id"].tolist()
 chosen = [r for r in runs if r.run_id in set(chosen_ids)]
 if chosen_ids != linked:
     if chosen_ids:
