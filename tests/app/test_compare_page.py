@@ -145,3 +145,17 @@ def test_two_seed_groups_show_their_difference_with_its_uncertainty(queue):
     line = next(c.value for c in at.caption if "Final test accuracy" in c.value)
     assert "+0.50 points (95% CI" in shown(line) or "-0.50 points (95% CI" in shown(line)
     assert "over 3 and 3 seeds" in shown(line) and "is better" in shown(line)
+
+
+def test_deleting_a_selected_run_at_the_top_keeps_the_page_working(runs):
+    """The selection is row numbers: with the deleted run first and the other selected run last, the
+    stale selection points past the shorter table's end (CI hit this when the runs' creation order tied)."""
+    ref, a, b = runs
+    for run, day in ((ref, 1), (a, 2), (b, 3)):  # newest first: b, a, ref
+        RunStore(run.path.parent).update(run.run_id, created=f"2026-01-0{day}T10:00:00+00:00")
+    at = open_page("compare", runs=f"{ref.run_id},{b.run_id}")
+    assert list(at.dataframe[0].value["run_id"]) == [b.run_id, a.run_id, ref.run_id]
+    at.checkbox(key="confirm_delete").check().run()
+    at.button[-1].click().run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["run_id"]) == [a.run_id, ref.run_id]
